@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Release builds of the numeric targets are the hot path; `-Ounchecked`
+/// drops bounds and overflow checks there only (tests run the same code in debug).
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "ispo-cluster",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ispo-cluster", targets: ["ispo-cluster"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries (each touched by exactly one Swift file)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+
+        // MARK: Numerical core
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "Layers", dependencies: ["Tensors"], swiftSettings: fastMath),
+        .target(name: "Transformer", dependencies: ["Tensors", "Layers"], swiftSettings: fastMath),
+        .target(name: "Optimization", dependencies: ["Tensors"], swiftSettings: fastMath),
+        .target(name: "Objectives", dependencies: ["Tensors", "Layers"], swiftSettings: fastMath),
+
+        // MARK: Models and text in and out
+        .target(name: "ModelIO", dependencies: ["Tensors", "Transformer", "Tokenization"], swiftSettings: fastMath),
+        .target(name: "Tokenization", dependencies: [], swiftSettings: fastMath),
+
+        // MARK: Executable
+        .executableTarget(
+            name: "ispo-cluster",
+            dependencies: [
+                "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
+                "ModelIO", "Tokenization",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fastMath),
+
+        // MARK: Tests
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
+        .testTarget(name: "TransformerTests",
+                    dependencies: ["Transformer", "Objectives", "Optimization", "Tensors"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors"]),
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+    ]
+)
