@@ -1,0 +1,32 @@
+import CBLAS
+
+/// The only Swift file that calls OpenBLAS. Matrices are row-major.
+public enum Blas {
+    /// Sets OpenBLAS's worker-thread count (process-wide).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// OpenBLAS's current worker-thread count.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// C = alpha · op(A) · op(B) + beta · C, row-major.
+    /// op(A): (m, k), op(B): (k, n), C: (m, n); `lda`/`ldb`/`ldc` are row strides.
+    @inline(__always)
+    public static func gemm(transA: Bool = false, transB: Bool = false,
+                            m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0,
+                            c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// y = alpha · op(A) · x + beta · y with A row-major (m, n).
+    @inline(__always)
+    public static func gemv(transA: Bool = false, m: Int, n: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+                            beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha,
+                    a, Int32(lda), x, 1, beta, y, 1)
+    }
+}

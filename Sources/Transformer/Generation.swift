@@ -1,0 +1,86 @@
+import Layers
+import Tensors
+
+/// Why a sequence stopped.
+public enum FinishReason: String, Sendable, Codable {
+    /// Emitted a stop token.
+    case stop
+    /// Reached `maxNewTokens` or the model's maximum length.
+    case length
+}
+
+/// A completion with the per-token statistics RL needs.
+public struct Completion: Sendable {
+    /// New tokens (excluding the prompt; including the stop token if any).
+    public var tokens: [Int32]
+    /// log π(token) of each new token under the sampling temperature.
+    public var logProbs: [Float]
+    /// Entropy of each step's distribution.
+    public var entropies: [Float]
+    /// Why it ended.
+    public var finishReason: FinishReason
+}
+
+extension Model {
+    /// Batched generation: prefill every prompt, then decode all unfinished
+    /// sequences together one token per step. Sequence i draws from its own
+    /// `Rng(seed: seeds[i])`, so its tokens do not depend on what else is in the batch.
+    public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64]) -> [Completion] {
+        precondition(prompts.count == seeds.count, "generate: \(prompts.count) prompts but \(seeds.count) seeds")
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "generate: empty prompt")
+        let B = prompts.count, V = config.vocabSize
+        let cache = KVCache(config: config, slots: B)
+        var rngs = seeds.map { Rng(seed: $0) }
+        var results = (0..<B).map { _ in Completion(tokens: [], logProbs: [], entropies: [], finishReason: .length) }
+        let scratch = FlatBuffer(count: V)
+        var active: [Int]
+        // Prefill: all prompts in one call; logits for each prompt's last token.
+        var slots: [Int] = [], tokens: [Int32] = [], lastRows: [Int] = []
+        for (i, p) in prompts.enumerated() {
+            precondition(p.count < cache.maxLen, "prompt \(i) has \(p.count) tokens; the model holds \(cache.maxLen)")
+            slots += [Int](repeating: i, count: p.count); tokens += p; lastRows.append(tokens.count - 1)
+        }
+        var logits = extend(cache: cache, slots: slots, tokens: tokens, logitRows: lastRows)
+        // Row k of `logits` belongs to sequence active[k].
+        active = Array(0..<B)
+        while !active.isEmpty {
+            var stillActive: [Int] = []
+            var nextTokens: [Int32] = []
+            for (k, i) in active.enumerated() {
+                let s = Sampler.sample(row: logits.row(k), count: V, options: options, rng: &rngs[i], scratch: scratch.pointer)
+                results[i].tokens.append(s.token)
+                results[i].logProbs.append(s.logProb)
+                results[i].entropies.append(s.entropy)
+                if options.stopTokens.contains(s.token) { results[i].finishReason = .stop; continue }
+                if results[i].tokens.count >= options.maxNewTokens || cache.lengths[i] >= cache.maxLen {
+                    results[i].finishReason = .length; continue
+                }
+                stillActive.append(i); nextTokens.append(s.token)
+            }
+            active = stillActive
+            if active.isEmpty { break }
+            logits = extend(cache: cache, slots: active, tokens: nextTokens, logitRows: Array(0..<active.count))
+        }
+        return results
+    }
+
+    /// Teacher-forced scoring: for each sequence, log π(x_t | x_<t) and the
+    /// entropy at every position t ≥ 1 (so `count − 1` values per sequence).
+    public func score(sequences: [[Int32]]) -> [(logProbs: [Float], entropies: [Float])] {
+        precondition(sequences.allSatisfy { $0.count >= 2 }, "score: each sequence needs at least 2 tokens")
+        let T = sequences.map(\.count).max() ?? 0, B = sequences.count, V = config.vocabSize
+        // Right-pad with token 0: causal attention keeps padding out of earlier positions.
+        var flat = [Int32](repeating: 0, count: B * T)
+        for (b, s) in sequences.enumerated() { for (t, x) in s.enumerated() { flat[b * T + t] = x } }
+        let logits = forward(TokenBatch(batchSize: B, seqLen: T, tokens: flat))
+        return sequences.enumerated().map { b, s in
+            var lp: [Float] = [], ent: [Float] = []
+            for t in 0..<(s.count - 1) {
+                let r = logits.row(b * T + t)
+                let x = LogitsMath.logProbAndEntropy(r, V, index: Int(s[t + 1]))
+                lp.append(x.logProb); ent.append(x.entropy)
+            }
+            return (lp, ent)
+        }
+    }
+}
