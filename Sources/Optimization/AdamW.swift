@@ -65,7 +65,8 @@ public final class AdamW {
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Double) {
         stepCount += 1
         let c = config
-        let b1 = Float(c.beta1), b2 = Float(c.beta2)
+        // (1 − β) is formed in Double: 1 − Float(0.999) is off by 1e-5 relative.
+        let b1 = Float(c.beta1), b2 = Float(c.beta2), oneMinusB1 = Float(1 - c.beta1), oneMinusB2 = Float(1 - c.beta2)
         let bc1 = 1 - pow(c.beta1, Double(stepCount)), bc2 = 1 - pow(c.beta2, Double(stepCount))
         let stepSize = Float(lr / bc1)
         let invSqrtBc2 = Float(1 / bc2.squareRoot())
@@ -77,8 +78,8 @@ public final class AdamW {
                 for j in r {
                     let i = seg.range.lowerBound + j
                     let g = gradients[i]
-                    let mi = b1 * mp[i] + (1 - b1) * g
-                    let vi = b2 * vp[i] + (1 - b2) * g * g
+                    let mi = b1 * mp[i] + oneMinusB1 * g
+                    let vi = b2 * vp[i] + oneMinusB2 * g * g
                     mp[i] = mi; vp[i] = vi
                     parameters[i] = parameters[i] * decay - stepSize * mi / ((vi).squareRoot() * invSqrtBc2 + eps)
                 }

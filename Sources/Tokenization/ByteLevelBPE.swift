@@ -109,22 +109,15 @@ public struct ByteLevelBPE: Sendable {
         var merges: [UInt64: MergeEntry] = [:]
         merges.reserveCapacity(mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
-            let shown = "merge #\(rank) \"\(left) \(right)\""
-            guard let leftID = idForToken[left] else {
-                throw TokenizationError(
-                    "\(shown): expected its left token \(left.debugDescription) in the vocabulary, but it is not "
-                        + "there; the merges and the vocabulary do not belong together")
+            func missing(_ role: String, _ token: String) -> TokenizationError {
+                TokenizationError(
+                    "merge #\(rank) \"\(left) \(right)\": its \(role) \(token.debugDescription) is not in the "
+                        + "vocabulary; expected every merge to join two vocabulary tokens into a third. "
+                        + "The merges and the vocabulary do not belong together: load both from the same model")
             }
-            guard let rightID = idForToken[right] else {
-                throw TokenizationError(
-                    "\(shown): expected its right token \(right.debugDescription) in the vocabulary, but it is not "
-                        + "there; the merges and the vocabulary do not belong together")
-            }
-            guard let mergedID = idForToken[left + right] else {
-                throw TokenizationError(
-                    "\(shown): expected the merged token \((left + right).debugDescription) in the vocabulary, "
-                        + "but it is not there; the merges and the vocabulary do not belong together")
-            }
+            guard let leftID = idForToken[left] else { throw missing("left token", left) }
+            guard let rightID = idForToken[right] else { throw missing("right token", right) }
+            guard let mergedID = idForToken[left + right] else { throw missing("merged token", left + right) }
             let key = Self.pairKey(leftID, rightID)
             if merges[key] == nil { merges[key] = MergeEntry(rank: Int32(rank), id: mergedID) }
         }

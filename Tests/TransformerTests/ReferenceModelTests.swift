@@ -19,8 +19,8 @@ final class ReferenceModelTests: XCTestCase {
     /// reference magnitude: measured 1.0e-6 / 9.5e-7.
     static let gradientTolerance = 2e-5
     /// Loss at each of 10 AdamW steps and after them (fp32 drift accumulates),
-    /// relative error: measured 1.5e-5 / 1.3e-5.
-    static let trainingLossTolerance = 2e-4
+    /// relative error: measured 2.0e-6 / 4.2e-7.
+    static let trainingLossTolerance = 3e-5
 
     let names = ["tiny_rotate_half", "tiny_interleaved"]
 
