@@ -46,6 +46,27 @@ public enum LogitsMath {
         return (Double(m) + log(s), Double(m) + sl / s)
     }
 
+    /// Writes exp(row − max) into `out` and returns what sampling needs:
+    /// the max, Σ exp(row − max) and the softmax-weighted mean of the row.
+    /// One pass over the row for the max, one for everything else.
+    @inline(__always)
+    public static func expAndStats(_ row: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<Float>)
+        -> (max: Float, sum: Double, meanLogit: Double) {
+        let m = VectorMath.max(row, n)
+        let m8 = SIMD8<Float>(repeating: m)
+        var s8 = SIMD8<Float>(repeating: 0), sl8 = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            let l = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - m8
+            let e = VectorMath.exp8(l)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            s8 += e; sl8 = sl8.addingProduct(e, l); i += 8
+        }
+        var s = Double(s8.sum()), sl = Double(sl8.sum())
+        while i < n { let e = VectorMath.exp(row[i] - m); out[i] = e; s += Double(e); sl += Double(e) * Double(row[i] - m); i += 1 }
+        return (m, s, Double(m) + sl / s)
+    }
+
     /// log-probability of `index` and entropy of the row's softmax.
     @inline(__always)
     public static func logProbAndEntropy(_ row: UnsafePointer<Float>, _ n: Int, index: Int) -> (logProb: Float, entropy: Float) {

@@ -17,19 +17,18 @@ public func exportHuggingFace(config: ModelConfig, tensors: [String: Tensor], to
         throw ModelIOError(.malformed, file: directory, expected: "a valid model config", found: "\(error)",
                            remedy: "Fix the model configuration before exporting.")
     }
-    let layout = ParameterLayout(config: config)
     var out: [String: Tensor] = [:]
-    for entry in layout.entries {
-        guard let t = tensors[entry.name] else {
-            throw ModelIOError(.missing, file: directory, expected: "parameter '\(entry.name)' to export",
+    for (name, _, shape) in parameterNames(config) {
+        guard let t = tensors[name] else {
+            throw ModelIOError(.missing, file: directory, expected: "parameter '\(name)' to export",
                                found: "no such tensor among the \(tensors.count) given",
                                remedy: "Pass every parameter of the model, named as in ParameterLayout.")
         }
-        guard t.shape == entry.shape else {
-            throw ModelIOError(.shapeMismatch, file: directory, expected: "'\(entry.name)' of shape \(entry.shape)",
+        guard t.shape == shape else {
+            throw ModelIOError(.shapeMismatch, file: directory, expected: "'\(name)' of shape \(shape)",
                                found: "shape \(t.shape)", remedy: "Export tensors that match the model config.")
         }
-        out[entry.name] = t
+        out[name] = t
     }
     for name in tensors.keys where out[name] == nil && !(name == "lm_head.weight" && config.tiedEmbeddings) {
         throw ModelIOError(.malformed, file: directory, expected: "only the parameters of the model config",
@@ -122,20 +121,25 @@ public func importHuggingFace(directory: String) throws -> (config: ModelConfig,
         sources[path] = file
         for e in file.entries { owner[e.name] = path }
     }
+    // Each block has at least 9 tensors; a larger num_hidden_layers cannot be satisfied.
+    guard config.layers <= owner.count / 9 else {
+        throw ModelIOError(.missing, file: files.joined(separator: ", "),
+                           expected: "9 tensors for each of the \(config.layers) layers in config.json",
+                           found: "only \(owner.count) tensors", remedy: "Use a complete Llama/Qwen2 checkpoint.")
+    }
     var tensors: [String: Tensor] = [:]
-    for entry in ParameterLayout(config: config).entries {
-        guard let path = owner[entry.name], let file = sources[path] else {
+    for (name, _, shape) in parameterNames(config) {
+        guard let path = owner[name], let file = sources[path], let entry = file.entry(named: name) else {
             throw ModelIOError(.missing, file: files.joined(separator: ", "),
-                               expected: "tensor '\(entry.name)' required by config.json",
+                               expected: "tensor '\(name)' required by config.json",
                                found: "no such tensor", remedy: "Use a complete Llama/Qwen2 checkpoint.")
         }
-        let t = try file.tensor(named: entry.name)
-        guard t.shape == entry.shape else {
-            throw ModelIOError(.shapeMismatch, file: path, expected: "'\(entry.name)' of shape \(entry.shape)"
-                                   + " (from config.json)", found: "shape \(t.shape)",
+        guard entry.shape == shape else {
+            throw ModelIOError(.shapeMismatch, file: path, expected: "'\(name)' of shape \(shape) (from config.json)",
+                               found: "shape \(entry.shape)",
                                remedy: "The weights do not match config.json; re-export the checkpoint.")
         }
-        tensors[entry.name] = t
+        tensors[name] = try file.tensor(named: name)
     }
     return (config, tensors)
 }

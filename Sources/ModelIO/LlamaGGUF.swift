@@ -151,26 +151,28 @@ public func modelConfig(from gguf: GGUFFile) throws -> ModelConfig {
     return config
 }
 
-/// GGUF tensor name for each Hugging Face name of `config`'s parameters.
-func ggufNames(_ config: ModelConfig) -> [(hf: String, gguf: String)] {
-    var pairs: [(String, String)] = [("model.embed_tokens.weight", "token_embd.weight")]
+/// GGUF name and Hugging Face shape for each Hugging Face parameter name of `config`.
+func parameterNames(_ config: ModelConfig) -> [(hf: String, gguf: String, shape: [Int])] {
+    let d = config.dim, q = config.heads * config.headDim, kv = config.kvHeads * config.headDim, f = config.ffnDim
+    var pairs: [(String, String, [Int])] = [("model.embed_tokens.weight", "token_embd.weight", [config.vocabSize, d])]
     let perLayer = [
-        ("input_layernorm.weight", "attn_norm.weight"),
-        ("self_attn.q_proj.weight", "attn_q.weight"), ("self_attn.k_proj.weight", "attn_k.weight"),
-        ("self_attn.v_proj.weight", "attn_v.weight"), ("self_attn.o_proj.weight", "attn_output.weight"),
-        ("post_attention_layernorm.weight", "ffn_norm.weight"),
-        ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"),
-        ("mlp.down_proj.weight", "ffn_down.weight"),
+        ("input_layernorm.weight", "attn_norm.weight", [d]),
+        ("self_attn.q_proj.weight", "attn_q.weight", [q, d]), ("self_attn.k_proj.weight", "attn_k.weight", [kv, d]),
+        ("self_attn.v_proj.weight", "attn_v.weight", [kv, d]),
+        ("self_attn.o_proj.weight", "attn_output.weight", [d, q]),
+        ("post_attention_layernorm.weight", "ffn_norm.weight", [d]),
+        ("mlp.gate_proj.weight", "ffn_gate.weight", [f, d]), ("mlp.up_proj.weight", "ffn_up.weight", [f, d]),
+        ("mlp.down_proj.weight", "ffn_down.weight", [d, f]),
     ]
-    let bias = [("self_attn.q_proj.bias", "attn_q.bias"), ("self_attn.k_proj.bias", "attn_k.bias"),
-                ("self_attn.v_proj.bias", "attn_v.bias")]
+    let bias = [("self_attn.q_proj.bias", "attn_q.bias", [q]), ("self_attn.k_proj.bias", "attn_k.bias", [kv]),
+                ("self_attn.v_proj.bias", "attn_v.bias", [kv])]
     for l in 0 ..< config.layers {
-        for (hf, gg) in perLayer + (config.qkvBias ? bias : []) {
-            pairs.append(("model.layers.\(l).\(hf)", "blk.\(l).\(gg)"))
+        for (hf, gg, shape) in perLayer + (config.qkvBias ? bias : []) {
+            pairs.append(("model.layers.\(l).\(hf)", "blk.\(l).\(gg)", shape))
         }
     }
-    pairs.append(("model.norm.weight", "output_norm.weight"))
-    if !config.tiedEmbeddings { pairs.append(("lm_head.weight", "output.weight")) }
+    pairs.append(("model.norm.weight", "output_norm.weight", [d]))
+    if !config.tiedEmbeddings { pairs.append(("lm_head.weight", "output.weight", [config.vocabSize, d])) }
     return pairs
 }
 
@@ -182,14 +184,20 @@ func ggufNames(_ config: ModelConfig) -> [(hf: String, gguf: String)] {
 /// mis-shaped tensor.
 public func llamaModel(from gguf: GGUFFile) throws -> (config: ModelConfig, tensors: [String: Tensor]) {
     let config = try modelConfig(from: gguf)
-    let layout = ParameterLayout(config: config)
-    let names = ggufNames(config)
-    for (hf, gg) in names {
+    // Each block has at least 9 tensors: a block_count beyond that cannot be satisfied
+    // (and must not make us list millions of names).
+    guard config.layers <= gguf.tensors.count / 9 else {
+        throw ModelIOError(.missing, file: gguf.path,
+                           expected: "9 tensors for each of the \(config.layers) blocks in block_count",
+                           found: "only \(gguf.tensors.count) tensors in the file", remedy: Remedy.reconvert)
+    }
+    let names = parameterNames(config)
+    for (hf, gg, want) in names {
         guard let info = gguf.tensorInfo(named: gg) else {
             throw ModelIOError(.missing, file: gguf.path, expected: "tensor '\(gg)' (Hugging Face '\(hf)')",
                                found: "no such tensor", remedy: Remedy.reconvert)
         }
-        if let want = layout.entry(hf)?.shape, info.shape != want {
+        guard info.shape == want else {
             throw ModelIOError(.shapeMismatch, file: gguf.path,
                                expected: "tensor '\(gg)' of shape \(want) (from the file's metadata)",
                                found: "shape \(info.shape) (ne \(info.dimensions))", remedy: Remedy.reconvert)

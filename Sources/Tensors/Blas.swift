@@ -5,6 +5,9 @@ public enum Blas {
     /// Sets OpenBLAS's worker-thread count (process-wide).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
+    /// The kernel family OpenBLAS picked at load time (e.g. "Haswell", "SkylakeX").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
     /// OpenBLAS's current worker-thread count.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 

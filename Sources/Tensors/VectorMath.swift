@@ -10,7 +10,13 @@ public enum VectorMath {
         let lo = SIMD8<Float>(repeating: -87.33654), hi = SIMD8<Float>(repeating: 88.72283)
         var v = x.replacing(with: lo, where: x .< lo)
         v = v.replacing(with: hi, where: v .> hi)
-        let n = (v * 1.442695040888963).rounded(.toNearestOrEven)
+        // Round-to-nearest by the 1.5·2²³ trick: adding it leaves the integer
+        // in the low mantissa bits, so n needs no (slow, generic) SIMD rounding
+        // or float→int conversion.
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = magic.addingProduct(v, SIMD8<Float>(repeating: 1.442695040888963))
+        let n = shifted - magic
+        let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
         var r = v.addingProduct(n, SIMD8<Float>(repeating: -0.693359375))
         r = r.addingProduct(n, SIMD8<Float>(repeating: 2.12194440e-4))
         // Minimax polynomial for e^r on [-ln2/2, ln2/2] (Cephes expf).
@@ -22,7 +28,6 @@ public enum VectorMath {
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
         // Scale by 2^n through the exponent bits; split n so 2^n never overflows early.
-        let ni = SIMD8<Int32>(n)
         let half = ni &>> 1
         let s1 = unsafeBitCast((half &+ 127) &<< 23, to: SIMD8<Float>.self)
         let s2 = unsafeBitCast((ni &- half &+ 127) &<< 23, to: SIMD8<Float>.self)
@@ -42,7 +47,8 @@ public enum VectorMath {
         var m8 = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            m8 = pointwiseMax(m8, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)); i += 8
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            m8 = m8.replacing(with: v, where: v .> m8); i += 8
         }
         var m = m8.max()
         while i < n { m = Swift.max(m, x[i]); i += 1 }

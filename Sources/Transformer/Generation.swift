@@ -29,11 +29,10 @@ extension Model {
         precondition(prompts.count == seeds.count, "generate: \(prompts.count) prompts but \(seeds.count) seeds")
         precondition(prompts.allSatisfy { !$0.isEmpty }, "generate: empty prompt")
         let B = prompts.count, V = config.vocabSize
-        let cache = KVCache(config: config, slots: B)
+        let cache = generationCache(slots: B)
         var rngs = seeds.map { Rng(seed: $0) }
         var results = (0..<B).map { _ in Completion(tokens: [], logProbs: [], entropies: [], finishReason: .length) }
-        let scratch = FlatBuffer(count: V)
-        var active: [Int]
+        let scratch = FlatBuffer(count: Parallel.workers * 2 * V)
         // Prefill: all prompts in one call; logits for each prompt's last token.
         var slots: [Int] = [], tokens: [Int32] = [], lastRows: [Int] = []
         for (i, p) in prompts.enumerated() {
@@ -42,12 +41,27 @@ extension Model {
         }
         var logits = extend(cache: cache, slots: slots, tokens: tokens, logitRows: lastRows)
         // Row k of `logits` belongs to sequence active[k].
-        active = Array(0..<B)
+        var active = Array(0..<B)
+        var drawn = [SampledToken](repeating: SampledToken(token: 0, logProb: 0, entropy: 0), count: B)
         while !active.isEmpty {
-            var stillActive: [Int] = []
-            var nextTokens: [Int32] = []
-            for (k, i) in active.enumerated() {
-                let s = Sampler.sample(row: logits.row(k), count: V, options: options, rng: &rngs[i], scratch: scratch.pointer)
+            // Rows are independent and each has its own generator, so drawing
+            // them in parallel gives the same tokens as drawing them in order.
+            let rowsNow = active
+            let block = logits
+            drawn.withUnsafeMutableBufferPointer { out in
+                rngs.withUnsafeMutableBufferPointer { gens in
+                    Parallel.forChunks(rowsNow.count, minPerWorker: 4) { chunk, range in
+                        let sc = scratch.pointer + chunk * 2 * V
+                        for k in range {
+                            let i = rowsNow[k]
+                            out[k] = Sampler.sample(row: block.row(k), count: V, options: options, rng: &gens[i], scratch: sc)
+                        }
+                    }
+                }
+            }
+            var stillActive: [Int] = [], nextTokens: [Int32] = []
+            for (k, i) in rowsNow.enumerated() {
+                let s = drawn[k]
                 results[i].tokens.append(s.token)
                 results[i].logProbs.append(s.logProb)
                 results[i].entropies.append(s.entropy)
@@ -62,6 +76,19 @@ extension Model {
             logits = extend(cache: cache, slots: active, tokens: nextTokens, logitRows: Array(0..<active.count))
         }
         return results
+    }
+
+    /// A KV cache with at least `slots` empty slots, reused across calls so
+    /// rollouts do not pay for hundreds of MB of fresh pages every time.
+    func generationCache(slots: Int) -> KVCache {
+        if let c = cachedGenerationKV, c.slots >= slots {
+            for s in 0..<c.slots { c.reset(slot: s) }
+            return c
+        }
+        cachedGenerationKV = nil
+        let c = KVCache(config: config, slots: slots)
+        cachedGenerationKV = c
+        return c
     }
 
     /// Teacher-forced scoring: for each sequence, log π(x_t | x_<t) and the

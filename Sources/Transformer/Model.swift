@@ -35,6 +35,7 @@ public final class Model {
     let embedOffset: Int, finalNormOffset: Int, headOffset: Int
     var activations: Activations?
     var decodeWorkspace: DecodeWorkspace?
+    var cachedGenerationKV: KVCache?
 
     /// Offsets of one block's parameters.
     struct BlockOffsets {

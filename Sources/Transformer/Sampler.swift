@@ -36,49 +36,70 @@ public struct SampledToken: Equatable, Sendable {
 
 /// Draws tokens from logits rows.
 public enum Sampler {
-    /// Samples (or takes the arg-max of) one row. `scratch` needs `n` floats
-    /// when top-p < 1 or sampling; the row itself is not modified.
+    /// Samples (or takes the arg-max of) one row. `scratch` needs 2·n floats;
+    /// the row itself is not modified.
     public static func sample(row: UnsafePointer<Float>, count n: Int, options: SamplingOptions,
                               rng: inout Rng, scratch: UnsafeMutablePointer<Float>) -> SampledToken {
         let temperature = options.greedy ? 1 : options.temperature
         precondition(temperature > 0, "temperature must be positive, got \(temperature)")
-        let invT = 1 / temperature
-        // Scaled logits into scratch; statistics of the scaled distribution.
-        for i in 0..<n { scratch[i] = row[i] * invT }
-        let st = LogitsMath.stats(scratch, n)
-        let entropy = Float(st.logZ - st.meanLogit)
+        let scaled = scratch, weights = scratch + n
+        if temperature == 1 {
+            scaled.update(from: row, count: n)
+        } else {
+            scaled.update(from: row, count: n)
+            VectorMath.scale(scaled, n, by: 1 / temperature)
+        }
+        // weights[i] = exp(scaled[i] − max): unnormalised probabilities.
+        let st = LogitsMath.expAndStats(scaled, n, into: weights)
+        let logZ = Double(st.max) + log(st.sum)
+        let entropy = Float(logZ - st.meanLogit)
         let chosen: Int
         if options.greedy {
             var best = 0
             for i in 1..<n where row[i] > row[best] { best = i }
             chosen = best
         } else if options.topP < 1 {
-            chosen = nucleus(scaled: scratch, count: n, logZ: st.logZ, topP: options.topP, rng: &rng)
+            chosen = nucleus(weights: weights, count: n, total: st.sum, topP: options.topP, rng: &rng)
         } else {
-            // Inverse-CDF over exp(s − logZ) in index order.
-            let u = rng.uniform()
+            // Inverse CDF over the unnormalised weights, in index order.
+            let target = rng.uniform() * st.sum
             var acc = 0.0
             var pick = n - 1
-            for i in 0..<n {
-                acc += exp(Double(scratch[i]) - st.logZ)
-                if acc > u { pick = i; break }
+            var i = 0
+            while i < n {
+                let blockEnd = min(i + 64, n)
+                var block: Float = 0
+                for j in i..<blockEnd { block += weights[j] }
+                if acc + Double(block) > target {
+                    pick = blockEnd - 1  // if rounding keeps the running sum below target
+                    for j in i..<blockEnd {
+                        acc += Double(weights[j])
+                        if acc > target { pick = j; break }
+                    }
+                    break
+                }
+                acc += Double(block)
+                i = blockEnd
             }
+            // Guard against a zero-weight pick at the very end from rounding.
+            while weights[pick] == 0 && pick > 0 { pick -= 1 }
             chosen = pick
         }
-        return SampledToken(token: Int32(chosen), logProb: Float(Double(scratch[chosen]) - st.logZ), entropy: entropy)
+        return SampledToken(token: Int32(chosen), logProb: Float(Double(scaled[chosen]) - logZ), entropy: entropy)
     }
 
     /// Smallest set of most-probable tokens whose mass reaches `topP`, renormalised.
-    private static func nucleus(scaled: UnsafePointer<Float>, count n: Int, logZ: Double, topP: Float,
+    private static func nucleus(weights: UnsafePointer<Float>, count n: Int, total: Double, topP: Float,
                                 rng: inout Rng) -> Int {
         var order = Array(0..<n)
-        order.sort { scaled[$0] > scaled[$1] || (scaled[$0] == scaled[$1] && $0 < $1) }
+        order.sort { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }
+        let need = Double(topP) * total
         var kept = 0, mass = 0.0
-        while kept < n && mass < Double(topP) { mass += exp(Double(scaled[order[kept]]) - logZ); kept += 1 }
+        while kept < n && mass < need { mass += Double(weights[order[kept]]); kept += 1 }
         let u = rng.uniform() * mass
         var acc = 0.0
         for i in 0..<kept {
-            acc += exp(Double(scaled[order[i]]) - logZ)
+            acc += Double(weights[order[i]])
             if acc > u { return order[i] }
         }
         return order[kept - 1]

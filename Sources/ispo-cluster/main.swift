@@ -1,1 +1,14 @@
-print("ispo-cluster")
+import ArgumentParser
+import Tensors
+
+/// `ispo-cluster`: one binary for every rank and every pipeline.
+struct ISPOCluster: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ispo-cluster",
+        abstract: "Post-training of reasoning language models on a CPU cluster (ISPO, MOTAB, MoT, …).",
+        subcommands: [Demo.self, Bench.self],
+        defaultSubcommand: Demo.self)
+}
+
+BlasKernelSelection.reexecWithFastKernelsIfNeeded()
+ISPOCluster.main()

@@ -1,6 +1,7 @@
 import Foundation
 import ModelIO
 import Tensors
+import Tokenization
 import Transformer
 import XCTest
 
@@ -99,6 +100,54 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertNil(spec.chatTemplate)
     }
 
+    /// GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards.
+    func byteLevelAlphabet() -> [String] {
+        var next = 256
+        return (0 ..< 256).map { b in
+            if (33 ... 126).contains(b) || (161 ... 172).contains(b) || (174 ... 255).contains(b) {
+                return String(UnicodeScalar(UInt8(b)))
+            }
+            defer { next += 1 }
+            return String(Character(UnicodeScalar(next)!))
+        }
+    }
+
+    func testTokenizerBridgeOnSmallVocabulary() throws {
+        var g = GGUFBuilder()
+        let tokens = ["<|endoftext|>"] + byteLevelAlphabet() + ["ab", "Ġa"]
+        g.set("tokenizer.ggml.model", .string("gpt2"))
+        g.set("tokenizer.ggml.pre", .string("smollm"))
+        g.set("tokenizer.ggml.tokens", .array(tokens.map { .string($0) }))
+        g.set("tokenizer.ggml.token_type", .array([.int32(3)] + Array(repeating: .int32(1), count: 258)))
+        g.set("tokenizer.ggml.merges", .array([.string("a b"), .string("Ġ a")]))
+        let tokenizer = try loadTokenizer(from: GGUFFile(data: g.build(), path: "bpe.gguf"))
+        XCTAssertEqual(tokenizer.vocabSize, 259)
+        XCTAssertEqual(tokenizer.preTokenizer, .smollm)
+        XCTAssertEqual(tokenizer.encode("ab"), [257])
+        XCTAssertEqual(tokenizer.encode(" a"), [258])
+        XCTAssertEqual(tokenizer.encode("<|endoftext|>c"), [0, 1 + Int32(UInt8(ascii: "c"))])
+        g.metadata.removeAll { $0.0 == "tokenizer.ggml.pre" }
+        XCTAssertEqual(try loadTokenizer(from: GGUFFile(data: g.build(), path: "bpe.gguf")).preTokenizer, .gpt2)
+    }
+
+    func testTokenizerBridgeRejectsBadVocabularies() throws {
+        var g = GGUFBuilder()
+        g.set("tokenizer.ggml.model", .string("llama"))
+        g.set("tokenizer.ggml.tokens", .array([.string("<unk>")]))
+        assertModelIOError(try loadTokenizer(from: GGUFFile(data: g.build(), path: "spm.gguf")),
+                           kind: .unsupportedType, mentions: ["spm.gguf", "'llama'"])
+        var h = GGUFBuilder()
+        h.set("tokenizer.ggml.tokens", .array([.string("a"), .string("b")]))
+        h.set("tokenizer.ggml.merges", .array([.string("a  b")]))
+        assertModelIOError(try loadTokenizer(from: GGUFFile(data: h.build(), path: "merge.gguf")),
+                           kind: .malformed, mentions: ["merge.gguf", "a  b"])
+        var i = GGUFBuilder()
+        i.set("tokenizer.ggml.tokens", .array([.string("a")]))
+        i.set("tokenizer.ggml.eos_token_id", .uint32(5))
+        assertModelIOError(try tokenizerSpec(from: GGUFFile(data: i.build(), path: "eos.gguf")),
+                           kind: .malformed, mentions: ["eos.gguf", "eos_token_id"])
+    }
+
     func testQwen2TiedWithBiases() throws {
         let (data, expected) = tinyLlamaGGUF(arch: "qwen2", tied: true, bias: true)
         let (config, tensors) = try llamaModel(from: GGUFFile(data: data, path: "qwen.gguf"))
@@ -120,8 +169,10 @@ final class GGUFReaderTests: XCTestCase {
         g.add("token_embd.weight", dims: [32, 4], type: .f32, bytes: Blocks.f32(Array(repeating: 0, count: 128)))
         let file = try GGUFFile(data: g.build(), path: "partial.gguf")
         XCTAssertEqual(try modelConfig(from: file).vocabSize, 4)
-        assertModelIOError(try llamaModel(from: file), kind: .missing,
-                           mentions: ["partial.gguf", "blk.0.attn_norm.weight", "model.layers.0.input_layernorm.weight"])
+        assertModelIOError(try llamaModel(from: file), kind: .missing, mentions: ["partial.gguf", "block_count"])
+        let withoutUp = try GGUFFile(data: copyOfTinyGGUF(dropping: "blk.0.ffn_up.weight"), path: "noup.gguf")
+        assertModelIOError(try llamaModel(from: withoutUp), kind: .missing,
+                           mentions: ["noup.gguf", "'blk.0.ffn_up.weight'", "model.layers.0.mlp.up_proj.weight"])
         assertModelIOError(try tokenizerSpec(from: file), kind: .missing, mentions: ["tokenizer.ggml.tokens"])
 
         var other = GGUFBuilder()
@@ -135,19 +186,23 @@ final class GGUFReaderTests: XCTestCase {
                            kind: .missing, mentions: ["llama.attention.head_count"])
     }
 
-    func testWrongShapeThrows() throws {
+    /// The tiny GGUF rebuilt with fresh random weights, one tensor dropped or re-shaped.
+    func copyOfTinyGGUF(dropping drop: String = "", reshaping: String = "", to newDims: [Int] = []) throws -> Data {
         var g = GGUFBuilder()
-        let (data, _) = tinyLlamaGGUF()
-        let base = try GGUFFile(data: data, path: "x")
-        for key in base.metadataKeys { g.set(key, base[key]!) }
-        for t in base.tensors {
-            // Swap q's extents: ne = [32, 32] stays square, so break k instead.
-            let dims = t.name == "blk.0.attn_k.weight" ? [32, 32] : t.dimensions
-            let elements = dims.reduce(1, *)
-            var rng = SplitMix64(seed: 9)
-            g.add(t.name, dims: dims, type: t.type, bytes: Blocks.random(t.type, elements: elements, rng: &rng))
+        let base = try GGUFFile(data: tinyLlamaGGUF().data, path: "x")
+        for key in base.metadataKeys { g.set(key, try XCTUnwrap(base[key])) }
+        var rng = SplitMix64(seed: 9)
+        for t in base.tensors where t.name != drop {
+            let dims = t.name == reshaping ? newDims : t.dimensions
+            g.add(t.name, dims: dims, type: t.type,
+                  bytes: Blocks.random(t.type, elements: dims.reduce(1, *), rng: &rng))
         }
-        let file = try GGUFFile(data: g.build(), path: "shape.gguf")
+        return g.build()
+    }
+
+    func testWrongShapeThrows() throws {
+        let data = try copyOfTinyGGUF(reshaping: "blk.0.attn_k.weight", to: [32, 32])
+        let file = try GGUFFile(data: data, path: "shape.gguf")
         assertModelIOError(try llamaModel(from: file), kind: .shapeMismatch,
                            mentions: ["shape.gguf", "blk.0.attn_k.weight", "[16, 32]", "[32, 32]"])
     }

@@ -1,6 +1,7 @@
 import Foundation
 import ModelIO
 import Tensors
+import Tokenization
 import Transformer
 import XCTest
 
@@ -74,6 +75,15 @@ final class SmolLM2Tests: XCTestCase {
         XCTAssertEqual(spec.paddingTokenID, 2)
         XCTAssertEqual(spec.addBOS, false)
         XCTAssertTrue(spec.chatTemplate?.hasPrefix("{% for message in messages %}") ?? false)
+    }
+
+    func testTokenizerBridge() throws {
+        let tokenizer = try loadTokenizer(from: openModel())
+        XCTAssertEqual(tokenizer.vocabSize, 49152)
+        XCTAssertEqual(tokenizer.preTokenizer, .smollm)
+        XCTAssertEqual(tokenizer.encode("The capital of France is"), [504, 3575, 282, 4649, 314])
+        XCTAssertEqual(tokenizer.decode([504, 3575, 282, 4649, 314]), "The capital of France is")
+        XCTAssertTrue(tokenizer.isSpecial(2))
     }
 
     /// Values and sums from gguf-py for a few tensors (the embedding and block 0 stay fast in debug).

@@ -16,7 +16,7 @@ final class SamplerTests: XCTestCase {
 
     func draw(_ opts: SamplingOptions, n: Int, seed: UInt64) -> [Int] {
         var rng = Rng(seed: seed)
-        var scratch = [Float](repeating: 0, count: logits.count)
+        var scratch = [Float](repeating: 0, count: 2 * logits.count)
         var counts = [Int](repeating: 0, count: logits.count)
         for _ in 0..<n {
             let s = Sampler.sample(row: logits, count: logits.count, options: opts, rng: &rng, scratch: &scratch)
@@ -50,7 +50,7 @@ final class SamplerTests: XCTestCase {
 
     func testGreedyAndReportedStatistics() {
         var rng = Rng(seed: 1)
-        var scratch = [Float](repeating: 0, count: logits.count)
+        var scratch = [Float](repeating: 0, count: 2 * logits.count)
         let s = Sampler.sample(row: logits, count: logits.count, options: SamplingOptions(greedy: true), rng: &rng, scratch: &scratch)
         XCTAssertEqual(s.token, 0)
         let p = probabilities(1)
