@@ -8,6 +8,18 @@ public enum Blas {
     /// The kernel family OpenBLAS picked at load time (e.g. "Haswell", "SkylakeX").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
+    /// Runs `body` with OpenBLAS limited to `n` threads, then restores the
+    /// previous count. Used where the caller parallelises many small GEMMs
+    /// itself (attention heads): one BLAS thread per caller thread.
+    @inline(__always)
+    public static func withThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = threads
+        if previous == n { return try body() }
+        setThreads(n)
+        defer { setThreads(previous) }
+        return try body()
+    }
+
     /// OpenBLAS's current worker-thread count.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
