@@ -30,7 +30,7 @@ public typealias TokenLoss = (LogitsBlock) -> Double
 public enum LogitsMath {
     /// log Σ exp(row) and the softmax-weighted mean of the row, Σ p·l, in two passes
     /// with no scratch. Entropy is `logZ − meanLogit`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func stats(_ row: UnsafePointer<Float>, _ n: Int) -> (logZ: Double, meanLogit: Double) {
         let m = VectorMath.max(row, n)
         let m8 = SIMD8<Float>(repeating: m)
@@ -49,7 +49,7 @@ public enum LogitsMath {
     /// Writes exp(row − max) into `out` and returns what sampling needs:
     /// the max, Σ exp(row − max) and the softmax-weighted mean of the row.
     /// One pass over the row for the max, one for everything else.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func expAndStats(_ row: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<Float>)
         -> (max: Float, sum: Double, meanLogit: Double) {
         let m = VectorMath.max(row, n)
@@ -68,7 +68,7 @@ public enum LogitsMath {
     }
 
     /// log-probability of `index` and entropy of the row's softmax.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func logProbAndEntropy(_ row: UnsafePointer<Float>, _ n: Int, index: Int) -> (logProb: Float, entropy: Float) {
         let st = stats(row, n)
         return (Float(Double(row[index]) - st.logZ), Float(st.logZ - st.meanLogit))

@@ -31,9 +31,11 @@ public struct RopeTable: Sendable {
 
     /// Rotates every head of every row in place by its position's angles
     /// (`inverse` rotates back, which is also the backward pass).
-    /// x: (N, heads, headDim); positions: (N)
+    /// x: (N, heads, headDim) with rows `rowStride` floats apart (default
+    /// heads·headDim); positions: (N)
     public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int,
-                      positions: UnsafePointer<Int32>, inverse: Bool = false) {
+                      positions: UnsafePointer<Int32>, inverse: Bool = false, rowStride: Int? = nil) {
+        let stride = rowStride ?? heads * headDim
         let hd = headDim, half = hd / 2
         let sign: Float = inverse ? -1 : 1
         // Pair (a, b) for index i: rotate-half pairs i with i+half; interleaved pairs 2i with 2i+1.
@@ -47,7 +49,7 @@ public struct RopeTable: Sendable {
                         precondition(p >= 0 && p < maxPositions, "RoPE position \(p) outside 0..<\(maxPositions)")
                         let cr = cp + p * half, sr = sp + p * half
                         for h in 0..<heads {
-                            let v = x + (n * heads + h) * hd
+                            let v = x + n * stride + h * hd
                             for i in 0..<half {
                                 let ia = i * strideA, ib = ia + offB
                                 let a = v[ia], b = v[ib], c = cr[i], s = sign * sr[i]

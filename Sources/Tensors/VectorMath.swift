@@ -5,7 +5,7 @@ import Foundation
 public enum VectorMath {
     /// exp for 8 lanes; relative error ≤ 2e-7 on [-87, 88] (measured against
     /// Double exp in `VectorMathTests`), 0 below −87.3, +inf above 88.7.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let lo = SIMD8<Float>(repeating: -87.33654), hi = SIMD8<Float>(repeating: 88.72283)
         var v = x.replacing(with: lo, where: x .< lo)
@@ -38,11 +38,11 @@ public enum VectorMath {
     }
 
     /// Scalar exp with the same algorithm as `exp8` (for tails).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float { exp8(SIMD8(repeating: x))[0] }
 
     /// Maximum of `x[0..<n]`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var m8 = SIMD8<Float>(repeating: -.infinity)
         var i = 0
@@ -57,7 +57,7 @@ public enum VectorMath {
 
     /// y[i] = exp(x[i] − shift) for i < n; returns Σ y (accumulated in Double).
     /// `x` and `y` may be the same buffer.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     public static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
                                   shift: Float) -> Double {
@@ -79,7 +79,7 @@ public enum VectorMath {
     }
 
     /// x[i] *= s for i < n.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func scale(_ x: UnsafeMutablePointer<Float>, _ n: Int, by s: Float) {
         var i = 0
         let s8 = SIMD8<Float>(repeating: s)
@@ -91,7 +91,7 @@ public enum VectorMath {
     }
 
     /// Σ x[i]·y[i] for i < n (fp32 lanes, Double final sum).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>(repeating: 0)
         var i = 0
@@ -105,7 +105,7 @@ public enum VectorMath {
     }
 
     /// y[i] += a·x[i] for i < n.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         let a8 = SIMD8<Float>(repeating: a)
         var i = 0
@@ -118,7 +118,7 @@ public enum VectorMath {
     }
 
     /// y[i] += x[i] for i < n.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i + 8 <= n {

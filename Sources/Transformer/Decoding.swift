@@ -4,20 +4,21 @@ import Tensors
 /// Scratch for `Model.extend`, grown to the largest row count seen.
 final class DecodeWorkspace {
     let rows: Int, logitRows: Int
-    let x, norm, rstd, q, k, v, attn, gate, up, hidden, scores, logits: UnsafeMutablePointer<Float>
+    /// qkv: (R, qd + 2·kvd) from one fused projection; gateUp: (R, 2F) likewise.
+    let x, norm, rstd, qkv, attn, gateUp, hidden, scores, logits: UnsafeMutablePointer<Float>
     private let storage: FlatBuffer
 
     init(config c: ModelConfig, rows R: Int, logitRows LR: Int) {
         rows = R; logitRows = LR
         let C = c.dim, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, F = c.ffnDim
-        let sizes = [R * C, R * C, R, R * qd, R * kvd, R * kvd, R * qd, R * F, R * F, R * F,
+        let sizes = [R * C, R * C, R, R * (qd + 2 * kvd), R * qd, R * 2 * F, R * F,
                      Parallel.workers * c.maxSeqLen, LR * c.vocabSize]
         storage = FlatBuffer(count: sizes.reduce(0, +))
         var p = storage.pointer
         var ptrs: [UnsafeMutablePointer<Float>] = []
         for s in sizes { ptrs.append(p); p += s }
-        x = ptrs[0]; norm = ptrs[1]; rstd = ptrs[2]; q = ptrs[3]; k = ptrs[4]; v = ptrs[5]; attn = ptrs[6]
-        gate = ptrs[7]; up = ptrs[8]; hidden = ptrs[9]; scores = ptrs[10]; logits = ptrs[11]
+        x = ptrs[0]; norm = ptrs[1]; rstd = ptrs[2]; qkv = ptrs[3]; attn = ptrs[4]
+        gateUp = ptrs[5]; hidden = ptrs[6]; scores = ptrs[7]; logits = ptrs[8]
     }
 }
 
@@ -33,6 +34,7 @@ extension Model {
         precondition(slots.count == tokens.count, "extend: \(slots.count) slots for \(tokens.count) tokens")
         let c = config, R = tokens.count
         let C = c.dim, hd = c.headDim, qd = c.heads * hd, kvd = c.kvHeads * hd, F = c.ffnDim
+        let qkvd = qd + 2 * kvd
         let oldRows = decodeWorkspace?.rows ?? 0, oldLogitRows = decodeWorkspace?.logitRows ?? 0
         if oldRows < R || oldLogitRows < logitRows.count {
             decodeWorkspace = nil  // release before allocating the larger one
@@ -56,23 +58,24 @@ extension Model {
             let pos = posBuf.baseAddress!
             for l in 0..<c.layers {
                 let o = weights[l]
+                // Q, K and V weights are adjacent in the layout (as are their
+                // biases), so one GEMM projects all three: row r is [q | k | v].
                 RMSNorm.forward(out: ws.norm, rstd: ws.rstd, x: ws.x, weight: w(o.norm1), rows: R, channels: C, eps: c.normEps)
-                Linear.forward(out: ws.q, x: ws.norm, weight: w(o.wq), bias: o.bq.map { w($0) }, rows: R, inChannels: C, outChannels: qd)
-                Linear.forward(out: ws.k, x: ws.norm, weight: w(o.wk), bias: o.bk.map { w($0) }, rows: R, inChannels: C, outChannels: kvd)
-                Linear.forward(out: ws.v, x: ws.norm, weight: w(o.wv), bias: o.bv.map { w($0) }, rows: R, inChannels: C, outChannels: kvd)
-                rope.apply(ws.q, rows: R, heads: c.heads, positions: pos)
-                rope.apply(ws.k, rows: R, heads: c.kvHeads, positions: pos)
+                Linear.forward(out: ws.qkv, x: ws.norm, weight: w(o.wq), bias: o.bq.map { w($0) }, rows: R, inChannels: C, outChannels: qkvd)
+                rope.apply(ws.qkv, rows: R, heads: c.heads, positions: pos, rowStride: qkvd)
+                rope.apply(ws.qkv + qd, rows: R, heads: c.kvHeads, positions: pos, rowStride: qkvd)
                 for r in 0..<R {
-                    let p = Int(pos[r])
-                    (cache.keyBase(layer: l, slot: slots[r]) + p * kvd).update(from: ws.k + r * kvd, count: kvd)
-                    (cache.valueBase(layer: l, slot: slots[r]) + p * kvd).update(from: ws.v + r * kvd, count: kvd)
+                    let p = Int(pos[r]), row = ws.qkv + r * qkvd
+                    (cache.keyBase(layer: l, slot: slots[r]) + p * kvd).update(from: row + qd, count: kvd)
+                    (cache.valueBase(layer: l, slot: slots[r]) + p * kvd).update(from: row + qd + kvd, count: kvd)
                 }
                 cachedAttention(cache: cache, layer: l, slots: slots, positions: pos, ws: ws, rows: R)
                 Linear.forward(out: ws.x, x: ws.attn, weight: w(o.wo), bias: nil, rows: R, inChannels: qd, outChannels: C, accumulate: true)
                 RMSNorm.forward(out: ws.norm, rstd: ws.rstd, x: ws.x, weight: w(o.norm2), rows: R, channels: C, eps: c.normEps)
-                Linear.forward(out: ws.gate, x: ws.norm, weight: w(o.wGate), bias: nil, rows: R, inChannels: C, outChannels: F)
-                Linear.forward(out: ws.up, x: ws.norm, weight: w(o.wUp), bias: nil, rows: R, inChannels: C, outChannels: F)
-                SwiGLU.forward(out: ws.hidden, gate: ws.gate, up: ws.up, count: R * F)
+                Linear.forward(out: ws.gateUp, x: ws.norm, weight: w(o.wGate), bias: nil, rows: R, inChannels: C, outChannels: 2 * F)
+                for r in 0..<R {
+                    SwiGLU.forward(out: ws.hidden + r * F, gate: ws.gateUp + r * 2 * F, up: ws.gateUp + r * 2 * F + F, count: F)
+                }
                 Linear.forward(out: ws.x, x: ws.hidden, weight: w(o.wDown), bias: nil, rows: R, inChannels: F, outChannels: C, accumulate: true)
             }
         }
@@ -89,6 +92,7 @@ extension Model {
     private func cachedAttention(cache: KVCache, layer l: Int, slots: [Int], positions pos: UnsafePointer<Int32>,
                                  ws: DecodeWorkspace, rows R: Int) {
         let c = config, hd = c.headDim, H = c.heads, group = c.heads / c.kvHeads, kvd = c.kvHeads * hd
+        let qkvd = H * hd + 2 * kvd
         let scale = 1 / Float(hd).squareRoot()
         slots.withUnsafeBufferPointer { sl in
             Parallel.forChunks(R) { chunk, range in
@@ -98,14 +102,9 @@ extension Model {
                     let kb = cache.keyBase(layer: l, slot: sl[r]), vb = cache.valueBase(layer: l, slot: sl[r])
                     for h in 0..<H {
                         let g = h / group
-                        let qh = ws.q + r * H * hd + h * hd
-                        for j in 0..<n { scores[j] = VectorMath.dot(qh, kb + j * kvd + g * hd, hd) * scale }
-                        let m = VectorMath.max(scores, n)
-                        let sum = VectorMath.expShifted(scores, scores, n, shift: m)
-                        let inv = Float(1 / sum)
-                        let out = ws.attn + r * H * hd + h * hd
-                        out.update(repeating: 0, count: hd)
-                        for j in 0..<n { VectorMath.axpy(scores[j] * inv, vb + j * kvd + g * hd, out, hd) }
+                        CachedAttention.attend(q: ws.qkv + r * qkvd + h * hd, keys: kb + g * hd, values: vb + g * hd,
+                                               count: n, headDim: hd, stride: kvd, scale: scale,
+                                               scores: scores, out: ws.attn + r * H * hd + h * hd)
                     }
                 }
             }

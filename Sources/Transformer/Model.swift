@@ -64,6 +64,17 @@ public final class Model {
                 bq: L.entry(p + "self_attn.q_proj.bias")?.offset, bk: L.entry(p + "self_attn.k_proj.bias")?.offset,
                 bv: L.entry(p + "self_attn.v_proj.bias")?.offset)
         }
+        // Decoding fuses the Q/K/V and gate/up projections into single GEMMs,
+        // which relies on these weights being adjacent in the layout.
+        for (l, o) in weights.enumerated() {
+            let qd = config.heads * config.headDim * config.dim, kvd = config.kvHeads * config.headDim * config.dim
+            precondition(o.wk == o.wq + qd && o.wv == o.wk + kvd && o.wUp == o.wGate + config.ffnDim * config.dim,
+                         "layer \(l): Q/K/V or gate/up weights are not adjacent in the layout")
+            if let bq = o.bq, let bk = o.bk, let bv = o.bv {
+                precondition(bk == bq + config.heads * config.headDim && bv == bk + config.kvHeads * config.headDim,
+                             "layer \(l): Q/K/V biases are not adjacent in the layout")
+            }
+        }
         embedOffset = L["model.embed_tokens.weight"].offset
         finalNormOffset = L["model.norm.weight"].offset
         headOffset = config.tiedEmbeddings ? embedOffset : L["lm_head.weight"].offset

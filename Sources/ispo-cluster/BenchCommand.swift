@@ -25,10 +25,10 @@ struct BenchModel: ParsableCommand {
     @Option(help: "New tokens per sequence in the decode measurement.") var decodeTokens = 128
     @Option(help: "Python interpreter for the PyTorch reference ('' to skip).") var python = "python3"
     @Option(help: "Write the JSON report here as well as to stdout.") var output: String?
+    @Flag(help: "Measure decoding only (for profiling).") var decodeOnly = false
 
     func run() throws {
-        Blas.setThreads(threads)
-        Parallel.workers = threads
+        Blas.configure(threads: threads)
         let config = ModelConfig.benchReference
         let bench = ModelBenchmark(config: config, batch: batch, seqLen: seqLen, steps: steps, repeats: repeats)
         let model = try Model(config: config)
@@ -39,7 +39,7 @@ struct BenchModel: ParsableCommand {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Launch/bench_torch.py").path
         var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
         var torchNote = "not run"
-        for r in 0..<repeats {
+        for r in 0..<(decodeOnly ? 0 : repeats) {
             let t = median(bench.trainStepSeconds(model: model))
             ours.append(t)
             log("repeat \(r + 1): ours \(String(format: "%.3f", t)) s/step")
@@ -52,7 +52,8 @@ struct BenchModel: ParsableCommand {
         }
         let tokensPerStep = Double(batch * seqLen)
         let flopsPerStep = 3 * tokensPerStep * bench.forwardFlopsPerToken(context: Double(seqLen))
-        let trainGflops = flopsPerStep / median(ours) / 1e9
+        let trainSeconds = ours.isEmpty ? Double.nan : median(ours)
+        let trainGflops = flopsPerStep / trainSeconds / 1e9
         var decode: [String: Any] = [:]
         for b in [1, 16, 64] {
             log("decode batch \(b) …")
@@ -64,13 +65,14 @@ struct BenchModel: ParsableCommand {
                        "ffn": config.ffnDim, "vocab": config.vocabSize, "batch": batch, "seq_len": seqLen, "dtype": "fp32"],
             "threads": threads,
             "sgemm_peak_gflops": peak,
-            "train": ["step_seconds_median": median(ours), "step_seconds_repeats": ours,
-                      "tokens_per_s": tokensPerStep / median(ours), "gflops": trainGflops,
+            "train": ["step_seconds_median": trainSeconds, "step_seconds_repeats": ours,
+                      "tokens_per_s": tokensPerStep / trainSeconds, "gflops": trainGflops,
                       "fraction_of_sgemm": trainGflops / peak,
                       "flops_counted": "matmuls only: 3 × forward (projections, MLP, LM head, full T×T attention)"],
             "decode": decode,
             "pytorch": ["framework": torchNote],
         ]
+        if ours.isEmpty { report["train"] = ["skipped": "--decode-only"] }
         if !theirs.isEmpty {
             report["pytorch"] = ["framework": torchNote, "step_seconds_median": median(theirs), "step_seconds_repeats": theirs,
                                  "tokens_per_s": tokensPerStep / median(theirs)]

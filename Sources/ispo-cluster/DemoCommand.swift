@@ -23,8 +23,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Threads for BLAS and elementwise kernels.") var threads = 2
 
     func run() throws {
-        Blas.setThreads(threads)
-        Parallel.workers = threads
+        Blas.configure(threads: threads)
         let task = AdditionTask(digits: digits)
         let tok = try CharTokenizer(alphabet: syntheticAlphabet, specials: ["<pad>", "<eos>"])
         let eos = tok.specialID("<eos>")!, pad = tok.specialID("<pad>")!

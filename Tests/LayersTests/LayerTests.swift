@@ -133,6 +133,21 @@ final class LayerTests: XCTestCase {
         assertClose(dv, fv, Self.backwardTolerance, #function)
     }
 
+    func testCachedAttentionMatchesNaiveForOneQuery() {
+        // hd = 40 covers both the 32-lane register path and the scalar tail.
+        let hd = 40, n = 13, stride = 2 * hd
+        let q = Oracle.random(hd, seed: 20), keys = Oracle.random(n * stride, seed: 21), values = Oracle.random(n * stride, seed: 22)
+        var scores = [Float](repeating: 0, count: n), out = [Float](repeating: 0, count: hd)
+        CachedAttention.attend(q: q, keys: keys, values: values, count: n, headDim: hd, stride: stride,
+                               scale: 1 / Float(hd).squareRoot(), scores: &scores, out: &out)
+        // The same query as the last row of a length-n causal attention.
+        var qs = [Double](repeating: 0, count: n * hd), ks = qs, vs = qs
+        for j in 0..<n { for i in 0..<hd { ks[j * hd + i] = Double(keys[j * stride + i]); vs[j * hd + i] = Double(values[j * stride + i]) } }
+        for i in 0..<hd { qs[(n - 1) * hd + i] = Double(q[i]) }
+        let ref = Naive.attention(q: qs, k: ks, v: vs, b: 1, t: n, h: 1, g: 1, hd: hd)
+        assertClose(out, Array(ref[((n - 1) * hd)...]), Self.forwardTolerance, #function)
+    }
+
     func testLogitsStatsMatchDouble() {
         let n = 101
         let row = Oracle.random(n, seed: 19, scale: 20)
