@@ -15,10 +15,16 @@ public struct AttentionShape: Sendable {
     /// Head width (hd).
     public let headDim: Int
 
+    /// Query rows per block. Block i only multiplies against keys 0..<(i+1)·blockRows,
+    /// so the GEMMs skip most of the masked upper triangle (10/16 of the
+    /// full work at T = 4 blocks).
+    public let blockRows: Int
+
     /// A shape; `heads` must be a multiple of `kvHeads`.
-    public init(batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int) {
-        precondition(heads % kvHeads == 0)
+    public init(batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int, blockRows: Int = 64) {
+        precondition(heads % kvHeads == 0 && blockRows > 0)
         self.batch = batch; self.seqLen = seqLen; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+        self.blockRows = blockRows
     }
 
     /// Floats in the saved probabilities: (B, H, T, T).
@@ -51,11 +57,17 @@ public enum Attention {
                     for h in (g * group)..<((g + 1) * group) {
                         let qb = q + b * T * qStride + h * hd
                         let p = probs + (b * H + h) * T * T
-                        Blas.gemm(transB: true, m: T, n: T, k: hd, alpha: scale, a: qb, lda: qStride,
-                                  b: kb, ldb: kvStride, c: p, ldc: T)
-                        causalSoftmaxRows(p, rows: T)
-                        Blas.gemm(m: T, n: hd, k: T, a: p, lda: T, b: vb, ldb: kvStride,
-                                  c: out + b * T * qStride + h * hd, ldc: qStride)
+                        let ob = out + b * T * qStride + h * hd
+                        var r0 = 0
+                        while r0 < T {
+                            let r1 = min(T, r0 + s.blockRows), rows = r1 - r0
+                            Blas.gemm(transB: true, m: rows, n: r1, k: hd, alpha: scale, a: qb + r0 * qStride, lda: qStride,
+                                      b: kb, ldb: kvStride, c: p + r0 * T, ldc: T)
+                            causalSoftmaxRows(p, rows: r0..<r1, width: T)
+                            Blas.gemm(m: rows, n: hd, k: r1, a: p + r0 * T, lda: T, b: vb, ldb: kvStride,
+                                      c: ob + r0 * qStride, ldc: qStride)
+                            r0 = r1
+                        }
                     }
                 }
             }
@@ -63,8 +75,8 @@ public enum Attention {
     }
 
     /// Row t keeps columns 0...t: p[t, j] = softmax over j ≤ t, 0 for j > t.
-    static func causalSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows T: Int) {
-        for t in 0..<T {
+    static func causalSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Range<Int>, width T: Int) {
+        for t in rows {
             let row = p + t * T
             let n = t + 1
             let m = VectorMath.max(row, n)
@@ -93,21 +105,28 @@ public enum Attention {
                     for h in (g * group)..<((g + 1) * group) {
                         let qOff = b * T * qStride + h * hd
                         let p = probs + (b * H + h) * T * T
-                        Blas.gemm(transB: true, m: T, n: T, k: hd, a: dout + qOff, lda: qStride,
-                                  b: v + kvOff, ldb: kvStride, c: ds, ldc: T)
-                        for t in 0..<T {
-                            let pr = p + t * T, dr = ds + t * T
-                            let n = t + 1
-                            let rowDot = VectorMath.dot(pr, dr, n)
-                            for j in 0..<n { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
-                            if n < T { (dr + n).update(repeating: 0, count: T - n) }
+                        var r0 = 0
+                        while r0 < T {
+                            // Query rows r0..<r1 see keys 0..<r1.
+                            let r1 = min(T, r0 + s.blockRows), rows = r1 - r0
+                            let pb = p + r0 * T, db = ds + r0 * T
+                            Blas.gemm(transB: true, m: rows, n: r1, k: hd, a: dout + qOff + r0 * qStride, lda: qStride,
+                                      b: v + kvOff, ldb: kvStride, c: db, ldc: T)
+                            for t in r0..<r1 {
+                                let pr = p + t * T, dr = ds + t * T
+                                let n = t + 1
+                                let rowDot = VectorMath.dot(pr, dr, n)
+                                for j in 0..<n { dr[j] = pr[j] * (dr[j] - rowDot) * scale }
+                                if n < r1 { (dr + n).update(repeating: 0, count: r1 - n) }
+                            }
+                            Blas.gemm(m: rows, n: hd, k: r1, a: db, lda: T, b: k + kvOff, ldb: kvStride,
+                                      beta: 1, c: dq + qOff + r0 * qStride, ldc: qStride)
+                            Blas.gemm(transA: true, m: r1, n: hd, k: rows, a: db, lda: T, b: q + qOff + r0 * qStride, ldb: qStride,
+                                      beta: 1, c: dk + kvOff, ldc: kvStride)
+                            Blas.gemm(transA: true, m: r1, n: hd, k: rows, a: pb, lda: T, b: dout + qOff + r0 * qStride, ldb: qStride,
+                                      beta: 1, c: dv + kvOff, ldc: kvStride)
+                            r0 = r1
                         }
-                        Blas.gemm(m: T, n: hd, k: T, a: ds, lda: T, b: k + kvOff, ldb: kvStride,
-                                  beta: 1, c: dq + qOff, ldc: qStride)
-                        Blas.gemm(transA: true, m: T, n: hd, k: T, a: ds, lda: T, b: q + qOff, ldb: qStride,
-                                  beta: 1, c: dk + kvOff, ldc: kvStride)
-                        Blas.gemm(transA: true, m: T, n: hd, k: T, a: p, lda: T, b: dout + qOff, ldb: qStride,
-                                  beta: 1, c: dv + kvOff, ldc: kvStride)
                     }
                 }
             }

@@ -113,8 +113,10 @@ final class LayerTests: XCTestCase {
     }
 
     func testCausalGQAAttentionForwardBackward() {
+      // One block, and blocks of 2 rows (the last one partial) for the masked-GEMM path.
+      for blockRows in [64, 2] {
         let B = 2, T = 5, H = 4, G = 2, hd = 4
-        let shape = AttentionShape(batch: B, seqLen: T, heads: H, kvHeads: G, headDim: hd)
+        let shape = AttentionShape(batch: B, seqLen: T, heads: H, kvHeads: G, headDim: hd, blockRows: blockRows)
         let q = Oracle.random(B * T * H * hd, seed: 15, scale: 2), k = Oracle.random(B * T * G * hd, seed: 16, scale: 2)
         let v = Oracle.random(B * T * G * hd, seed: 17)
         var out = [Float](repeating: 0, count: q.count), probs = [Float](repeating: 0, count: shape.probsCount)
@@ -131,6 +133,7 @@ final class LayerTests: XCTestCase {
         assertClose(dq, fq, Self.backwardTolerance, #function)
         assertClose(dk, fk, Self.backwardTolerance, #function)
         assertClose(dv, fv, Self.backwardTolerance, #function)
+      }
     }
 
     func testCachedAttentionMatchesNaiveForOneQuery() {
