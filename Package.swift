@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: C libraries (each touched by exactly one Swift file)
@@ -39,12 +40,22 @@ let package = Package(
         // MARK: Tasks and verifiers
         .target(name: "Tasks", dependencies: ["Tensors"], swiftSettings: fastMath),
 
+        // MARK: Infrastructure (knows nothing of transformers)
+        .target(name: "Comm", dependencies: ["CMPI"], swiftSettings: fastMath),
+        .target(name: "Configs", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+
+        // MARK: Roles: where communication meets the model
+        .target(name: "Roles",
+                dependencies: ["Tensors", "Layers", "Transformer", "Optimization", "Objectives", "Tasks",
+                               "Tokenization", "ModelIO", "Comm", "Configs"],
+                swiftSettings: fastMath),
+
         // MARK: Executable
         .executableTarget(
             name: "ispo-cluster",
             dependencies: [
                 "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
-                "ModelIO", "Tokenization", "Tasks",
+                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
@@ -59,6 +70,9 @@ let package = Package(
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors"]),
+        .testTarget(name: "CommTests", dependencies: ["Comm"]),
+        .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

@@ -1,0 +1,1 @@
+// Filled by the Configs work in progress.

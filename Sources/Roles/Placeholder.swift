@@ -1,0 +1,1 @@
+// Filled by the Roles work in progress.
