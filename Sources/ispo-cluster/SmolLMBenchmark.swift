@@ -23,6 +23,7 @@ struct BenchSmolLM: ParsableCommand {
     @Option(help: "Tokens per training sequence.") var seqLen = 256
     @Option(help: "Write the JSON report here as well as to stdout.") var output: String?
 
+    /// Checks that every count is positive.
     func validate() throws {
         for (name, v) in [("repeats", repeats), ("train-steps", trainSteps), ("prefill-tokens", prefillTokens),
                           ("decode-tokens", decodeTokens), ("batch", batch), ("seq-len", seqLen), ("threads", threads)]
@@ -37,6 +38,7 @@ struct BenchSmolLM: ParsableCommand {
     /// The parsed `--decode-batches`.
     var batchSizes: [Int] { decodeBatches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
+    /// Loads the model, measures prefill, decode and training, and prints the JSON report.
     func run() throws {
         Blas.configure(threads: threads)
         // Positions needed by the longest measurement; the KV cache of the
@@ -105,5 +107,6 @@ struct BenchSmolLM: ParsableCommand {
         return (0..<repeats).map { _ in once() }
     }
 
+    /// One `[bench smollm]` progress line on stderr.
     func log(_ s: String) { FileHandle.standardError.write(Data(("[bench smollm] " + s + "\n").utf8)) }
 }

@@ -6,8 +6,8 @@ struct ISPOCluster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ispo-cluster",
         abstract: "Post-training of reasoning language models on a CPU cluster (ISPO, MOTAB, MoT, …).",
-        subcommands: [Demo.self, Bench.self, Info.self, CommSelfTest.self, Generate.self],
-        defaultSubcommand: Demo.self)
+        subcommands: [Run.self, Demo.self, Bench.self, Info.self, CommSelfTest.self, Generate.self],
+        defaultSubcommand: Run.self)
 }
 
 BlasKernelSelection.reexecWithFastKernelsIfNeeded()

@@ -16,17 +16,26 @@ import XCTest
 /// measured errors as `[golden]` lines.
 final class SmolLM2GoldenTests: XCTestCase {
     /// Logit tolerance against the 3-decimal references (absolute).
-    /// Measured max error: 4.0e-4 (" London"), i.e. within the references' rounding.
+    /// Measured max error 4.9e-4 (" the": 14.888597 vs 14.889), within the references' rounding.
     static let logitTolerance: Float = 1e-2
-    /// Mean-NLL tolerance against the 2-decimal reference 2.79 (nats/token).
-    /// Measured: 2.7862, error 3.8e-3.
-    static let nllTolerance = 1e-2
+    /// Mean-NLL tolerance against the 2-decimal reference 2.79 (nats per prediction):
+    /// half a unit of its last digit. Measured 2.79143, error 1.4e-3.
+    static let nllTolerance = 5e-3
     /// Largest |Δlogit| over the whole vocabulary between the GGUF model and its
-    /// exported-and-reimported Hugging Face copy. Measured: 1.3e-5.
+    /// exported-and-reimported Hugging Face copy. Measured 1.5e-5 (2 blocks, debug)
+    /// and 2.6e-5 (all 30 blocks).
     static let roundTripTolerance: Float = 1e-3
     /// Positions the test model is set up for (the file declares 8192).
     static let maxSeqLen = 64
+    /// Blocks the Hugging Face round trip exports: 2 in debug builds (see the
+    /// test), all (nil) in release builds.
+    #if DEBUG
+    static let roundTripLayers: Int? = 2
+    #else
+    static let roundTripLayers: Int? = nil
+    #endif
 
+    /// The prompt of the logit and greedy checks, and its token ids.
     static let capitalPrompt = "The capital of France is"
     static let capitalIDs: [Int32] = [504, 3575, 282, 4649, 314]
     /// Next-token top-5 after `capitalPrompt`: (id, text, logit), best first.
@@ -35,19 +44,20 @@ final class SmolLM2GoldenTests: XCTestCase {
         (2250, " Le", 13.009), (1315, " New", 12.952),
     ]
 
-    /// The GGUF model, its tokenizer and its parameters, loaded once.
+    /// The GGUF model (`maxSeqLen` positions) and its tokenizer.
     struct Loaded {
         let model: Model
         let tokenizer: ByteLevelBPE
     }
 
+    /// Loaded on first use and shared by the tests (loading takes ~4 s in debug).
     private static let shared: Result<Loaded, Error> = Result {
         let file = try GGUFFile(path: SmolLM2Tests.path)
-        var (config, tensors) = try llamaModel(from: file)
+        let (fileConfig, tensors) = try llamaModel(from: file)
+        var config = fileConfig
         config.maxSeqLen = maxSeqLen
         let model = try Model(config: config)
         try model.load(tensors)
-        tensors = [:]
         return Loaded(model: model, tokenizer: try loadTokenizer(from: file))
     }
 
@@ -116,26 +126,40 @@ final class SmolLM2GoldenTests: XCTestCase {
     }
 
     /// GGUF (interleaved RoPE, permuted Q/K rows) → exported HF folder (rows
-    /// un-permuted, rotate-half) → imported model: same logits.
+    /// un-permuted, rotate-half) → imported model: same logits over the whole vocabulary.
+    ///
+    /// Debug builds round-trip the first `roundTripLayers` blocks (with the full
+    /// embedding and tied head): `exportHuggingFace` converts element by element
+    /// and takes ~25 s for all 135M parameters unoptimised. Every block carries the
+    /// same Q/K permutation, so this checks the conventions as well; release builds
+    /// (`swift test -c release`) round-trip the whole model and check the golden top-5 too.
     func testHuggingFaceRoundTripGivesSameLogits() throws {
-        let model = try loaded().model
+        let full = try loaded().model
+        var config = full.config
+        config.layers = Self.roundTripLayers ?? config.layers
+        let tensors = full.namedTensors().filter { name, _ in
+            guard name.hasPrefix("model.layers.") else { return true }
+            return Int(name.dropFirst("model.layers.".count).prefix { $0 != "." }).map { $0 < config.layers } ?? true
+        }
+        let reference = config.layers == full.config.layers ? full : try Model(config: config)
+        if reference !== full { try reference.load(tensors) }
+
         let dir = try temporaryDirectory(self)
-        try exportHuggingFace(config: model.config, tensors: model.namedTensors(), to: dir)
-        let (config, tensors) = try importHuggingFace(directory: dir)
-        XCTAssertEqual(config.ropeStyle, .rotateHalf)
-        var expected = model.config
+        try exportHuggingFace(config: config, tensors: tensors, to: dir)
+        let (importedConfig, importedTensors) = try importHuggingFace(directory: dir)
+        var expected = config
         expected.ropeStyle = .rotateHalf
-        XCTAssertEqual(config, expected)
-        let imported = try Model(config: config)
-        try imported.load(tensors)
-        let a = lastLogits(model, Self.capitalIDs), b = lastLogits(imported, Self.capitalIDs)
-        XCTAssertEqual(topK(b, 5), Self.top5.map(\.id))
+        XCTAssertEqual(importedConfig, expected)
+        let imported = try Model(config: importedConfig)
+        try imported.load(importedTensors)
+
+        let a = lastLogits(reference, Self.capitalIDs), b = lastLogits(imported, Self.capitalIDs)
+        XCTAssertEqual(topK(b, 5), topK(a, 5))
+        if config.layers == full.config.layers { XCTAssertEqual(topK(b, 5), Self.top5.map(\.id)) }
         var maxDiff: Float = 0
         for i in a.indices { maxDiff = max(maxDiff, abs(a[i] - b[i])) }
-        print("[golden] HF round trip: max |Δlogit| over the vocabulary \(maxDiff) (tolerance \(Self.roundTripTolerance))")
+        print("[golden] HF round trip (\(config.layers) of \(full.config.layers) blocks): max |Δlogit| over the "
+            + "vocabulary \(maxDiff) (tolerance \(Self.roundTripTolerance))")
         XCTAssertLessThanOrEqual(maxDiff, Self.roundTripTolerance)
-        for (id, _, _) in Self.top5 {
-            XCTAssertEqual(a[Int(id)], b[Int(id)], accuracy: Self.roundTripTolerance, "logit of \(id)")
-        }
     }
 }

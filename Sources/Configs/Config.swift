@@ -1,0 +1,101 @@
+import Foundation
+
+/// The whole run configuration: one typed section per YAML section, defaults
+/// written once in the section types, verl knob names as YAML keys.
+///
+/// ```swift
+/// let config = try Config.load(yamlFile: "Launch/gsm8k-ispo.yaml", overrides: ["rollout.n=16"])
+/// try config.validate()
+/// config.rollout.n            // 16
+/// config.actor.clipRatioLow   // 0.2
+/// ```
+public struct Config: Codable, Equatable, Sendable {
+    /// Prompts: sources, lengths, batch size.
+    public var data: DataConfig = DataConfig()
+    /// The model: a checkpoint path or the built-in tiny Llama.
+    public var model: ModelConfig = ModelConfig()
+    /// Sampling of responses.
+    public var rollout: RolloutConfig = RolloutConfig()
+    /// The policy update (YAML section `actor`, alias `learner`).
+    public var actor: ActorConfig = ActorConfig()
+    /// Advantages, dynamic sampling and ISPO.
+    public var algorithm: AlgorithmConfig = AlgorithmConfig()
+    /// Reward shaping and verifier limits.
+    public var reward: RewardConfig = RewardConfig()
+    /// MOTAB distillation.
+    public var distillation: DistillationConfig = DistillationConfig()
+    /// Merge-of-Thought merging (mergekit schema).
+    public var merge: MergeConfig = MergeConfig()
+    /// Saving and resuming.
+    public var checkpoint: CheckpointConfig = CheckpointConfig()
+    /// The run: names, length, logging, seed, pipeline (YAML section `trainer`, alias `logger`).
+    public var trainer: TrainerConfig = TrainerConfig()
+    /// Rank roles and threads.
+    public var cluster: ClusterConfig = ClusterConfig()
+
+    /// The defaults.
+    public init() {}
+
+    /// The built-in defaults (what an empty file and no overrides give).
+    public static var defaults: Config { Config() }
+
+    /// The run seed; the top-level YAML key `seed` is an alias of `trainer.seed`.
+    public var seed: Int {
+        get { trainer.seed }
+        set { trainer.seed = newValue }
+    }
+
+    /// The policy update under its other name (`learner` section alias).
+    public var learner: ActorConfig {
+        get { actor }
+        set { actor = newValue }
+    }
+
+    /// Loads a config: the YAML file (none = defaults only), then the dotted
+    /// overrides in order (`rollout.n=16`, `actor.optim.betas=[0.9,0.95]`),
+    /// aliases mapped to canonical keys, unknown keys and type errors reported
+    /// together with file:line and a suggestion. Does not run `validate()`.
+    /// - Throws: `ConfigError` with one problem per line.
+    public static func load(yamlFile: String?, overrides: [String] = []) throws -> Config {
+        guard let yamlFile else { return try ConfigLoader.load(text: nil, name: "", overrides: overrides) }
+        let text: String
+        do {
+            text = try String(contentsOfFile: yamlFile, encoding: .utf8)
+        } catch {
+            throw ConfigError([ConfigProblem(
+                "cannot read config file `\(yamlFile)`: expected a readable UTF-8 YAML file (\(error.localizedDescription)); "
+                    + "check the path given to --config")])
+        }
+        return try ConfigLoader.load(text: text, name: yamlFile, overrides: overrides)
+    }
+
+    /// Loads a config from YAML (or JSON) text; `sourceName` is what messages
+    /// call the document. Otherwise the same as `load(yamlFile:overrides:)`.
+    /// - Throws: `ConfigError` with one problem per line.
+    public static func load(yamlText: String, sourceName: String = "<config>",
+                            overrides: [String] = []) throws -> Config {
+        try ConfigLoader.load(text: yamlText, name: sourceName, overrides: overrides)
+    }
+}
+
+/// One key of the config for references and `--help`-style listings.
+public struct ConfigKeyInfo: Equatable, Sendable {
+    /// Full dotted key (`actor.clip_ratio_low`; list elements as `merge.models[].model`).
+    public var key: String
+    /// The default as inline YAML (`0.2`, `"auto"`, `[0.9, 0.999]`, `null`).
+    public var defaultValue: String
+    /// Accepted alias spellings (full dotted paths).
+    public var aliases: [String]
+    /// The Swift type declaring the key (e.g. `ActorConfig`); the property is
+    /// the camelCase form of the key's last component.
+    public var declaringType: String
+}
+
+extension Config {
+    /// Every leaf key with its default and aliases, in section order.
+    public static var keyReference: [ConfigKeyInfo] { ConfigSchema.keyReference() }
+
+    /// The section alias and key alias table: (alias, canonical) dotted paths,
+    /// applied in this order.
+    public static var aliasTable: [(alias: String, canonical: String)] { ConfigAliases.table }
+}

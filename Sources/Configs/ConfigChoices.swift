@@ -1,0 +1,111 @@
+/// `algorithm.adv_estimator`: how rewards become advantages.
+public enum AdvantageEstimator: String, ConfigChoice {
+    /// Group-relative: (R − mean) / (std + ε) over the G responses of a prompt (METHODS §0).
+    case grpo
+}
+
+/// `actor.loss_agg_mode`: how per-token losses become one number (verl names).
+public enum LossAggMode: String, ConfigChoice {
+    /// Mean over all response tokens of the batch (DAPO; default).
+    case tokenMean = "token-mean"
+    /// Mean over sequences of each sequence's token mean (original GRPO).
+    case seqMeanTokenMean = "seq-mean-token-mean"
+    /// Token sums divided by the max response length (Dr.GRPO).
+    case seqMeanTokenSumNorm = "seq-mean-token-sum-norm"
+}
+
+/// `actor.kl_loss_type`: the per-token KL estimator (verl names; raw values
+/// match `Objectives.KLEstimator`).
+public enum KLLossType: String, ConfigChoice {
+    /// k1: log π − log π_ref.
+    case kl
+    /// k2: ½ (log π − log π_ref)².
+    case mse
+    /// k3: exp(ref − log π) − (ref − log π) − 1 (low variance; default).
+    case lowVarKL = "low_var_kl"
+
+    /// Schulman's estimator names.
+    public static var aliases: [String: KLLossType] { ["k1": .kl, "k2": .mse, "k3": .lowVarKL] }
+}
+
+/// `actor.optim.lr_scheduler_type`: learning-rate shape after warm-up.
+public enum LRSchedulerType: String, ConfigChoice {
+    /// Constant after linear warm-up.
+    case constant
+    /// Cosine decay to `min_lr_ratio` × lr after warm-up.
+    case cosine
+}
+
+/// `algorithm.ispo.set_mode`: how the two token filters combine (METHODS §1).
+public enum ISPOSetMode: String, ConfigChoice {
+    /// High entropy AND high drift (the paper's choice).
+    case intersection
+    /// High entropy OR high drift (ablation).
+    case union
+}
+
+/// `algorithm.ispo.drift`: the drift-from-base measure d_t (METHODS §1).
+public enum ISPODrift: String, ConfigChoice {
+    /// |log π_old(o_t) − log π_base(o_t)| of the sampled token.
+    case logprob
+    /// Full KL(π_old ‖ π_base) over the vocabulary at position t.
+    case kl
+}
+
+/// `distillation.mode`: which distillation runs (METHODS §2).
+public enum DistillationMode: String, ConfigChoice {
+    /// Monitored on-policy generation with teacher backtracking.
+    case motab
+    /// Off-policy SFT on teacher traces (baseline).
+    case sft
+    /// Pure on-policy distillation without the monitor (baseline).
+    case onPolicy = "on_policy"
+}
+
+/// `merge.merge_method`: mergekit's method names (METHODS §3).
+public enum MergeMethod: String, ConfigChoice {
+    /// Weighted average of the models (MoT's uniform average by default).
+    case linear
+    /// base + Σ w_k (θ_k − base).
+    case taskArithmetic = "task_arithmetic"
+    /// Trim to `density`, elect signs, disjoint merge (TIES).
+    case ties
+    /// Random drop to `density` with rescale (seeded), then linear.
+    case dareLinear = "dare_linear"
+    /// Random drop to `density` with rescale (seeded), then TIES sign election.
+    case dareTies = "dare_ties"
+}
+
+/// `model.dtype`: the compute precision.
+public enum ComputeDType: String, ConfigChoice {
+    /// 32-bit float (the only compute precision implemented).
+    case fp32
+}
+
+/// `checkpoint.dtype`: precision of saved parameter shards.
+public enum CheckpointDType: String, ConfigChoice {
+    /// Exact 32-bit floats.
+    case fp32
+    /// bfloat16 (half the size).
+    case bf16
+}
+
+/// `checkpoint.nan_policy`: what a learner does with a non-finite loss or gradient.
+public enum NaNPolicy: String, ConfigChoice {
+    /// Skip the update, count it in the metrics, continue.
+    case skip
+    /// Stop the run with an error.
+    case stop
+}
+
+/// `trainer.pipeline`: which job the binary runs.
+public enum Pipeline: String, ConfigChoice {
+    /// Reinforcement learning (GRPO family, ISPO).
+    case rl
+    /// Supervised fine-tuning / distillation.
+    case sft
+    /// Evaluation only.
+    case eval
+    /// The built-in tiny demo.
+    case demo
+}

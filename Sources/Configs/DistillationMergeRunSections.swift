@@ -1,0 +1,159 @@
+/// `distillation`: MOTAB on-policy distillation and its baselines (METHODS §2).
+public struct DistillationConfig: Codable, Equatable, Sendable {
+    /// Which distillation runs. Default: `motab`.
+    public var mode: DistillationMode = .motab
+    /// w, tokens in the windowed student entropy Ĥ_t. Default: `16`.
+    public var window: Int = 16
+    /// Decay of the EMA of accepted-token entropy (mean and variance). Default: `0.99`.
+    public var emaDecay: Double = 0.99
+    /// k, the boundary is τ = μ + k·σ. Default: `2.0`.
+    public var k: Double = 2
+    /// m, consecutive tokens above τ that make a stray. Default: `4`.
+    public var consecutive: Int = 4
+    /// N_max, teacher interventions per rollout at most. Default: `4`.
+    public var maxInterventions: Int = 4
+    /// L_T, tokens the teacher may write per intervention. Default: `64`.
+    public var teacherMaxTokens: Int = 64
+    /// α, weight of the cross-entropy on teacher tokens. Default: `1.0`.
+    public var alpha: Double = 1
+    /// Also trigger on the teacher's entropy of the student's prefix. Default: `false`.
+    public var teacherTrigger: Bool = false
+
+    /// The defaults.
+    public init() {}
+}
+
+/// `merge`: Merge-of-Thought rounds, in mergekit's schema (METHODS §3).
+public struct MergeConfig: Codable, Equatable, Sendable {
+    /// mergekit method. Default: `linear`.
+    public var mergeMethod: MergeMethod = .linear
+    /// The models (branches) and their parameters; empty = every teacher
+    /// branch with equal weight. Default: `[]`.
+    public var models: [MergeModel] = []
+    /// Reference model for task vectors (`task_arithmetic`, `ties`, `dare_*`);
+    /// null = the student at the start of the round. Default: `null`.
+    public var baseModel: String? = nil
+    /// Parameters for every model unless a model sets its own.
+    public var parameters: MergeParameters = MergeParameters()
+    /// mergekit's output dtype; accepted for compatibility, merging is done in fp32. Default: `float32`.
+    public var dtype: String = "float32"
+    /// T, merge rounds. Default: `3`.
+    public var rounds: Int = 3
+    /// E, epochs each branch trains on its teacher's traces per round. Default: `1`.
+    public var epochsPerRound: Int = 1
+    /// Seed of DARE's random drops; null = `trainer.seed`. Default: `null`.
+    public var seed: Int? = nil
+
+    /// The defaults.
+    public init() {}
+}
+
+/// One entry of `merge.models` (mergekit: `- model: … parameters: {…}`).
+public struct MergeModel: Codable, Equatable, Sendable {
+    /// Model name or path (a teacher branch name in a MoT run). Default: `""`.
+    public var model: String = ""
+    /// Per-model parameters; unset ones fall back to `merge.parameters`.
+    public var parameters: MergeParameters = MergeParameters()
+
+    /// The defaults.
+    public init() {}
+
+    /// A model with the given parameters.
+    public init(model: String, weight: Double? = nil, density: Double? = nil) {
+        self.model = model
+        parameters.weight = weight
+        parameters.density = density
+    }
+}
+
+/// mergekit `parameters` (scalars only; per-layer gradients are not supported).
+public struct MergeParameters: Codable, Equatable, Sendable {
+    /// Relative weight of a model; null = equal weights. Default: `null`.
+    public var weight: Double? = nil
+    /// Fraction of task-vector entries kept (`ties`, `dare_*`), in (0, 1]; null = 1. Default: `null`.
+    public var density: Double? = nil
+    /// Divide by the sum of weights; null = mergekit's default (true). Default: `null`.
+    public var normalize: Bool? = nil
+    /// Scale of the merged task vector (`task_arithmetic`, `ties`, `dare_*`); null = 1. Default: `null`.
+    public var lambda: Double? = nil
+    /// mergekit memory option; accepted for compatibility, no effect. Default: `null`.
+    public var int8Mask: Bool? = nil
+
+    /// The defaults.
+    public init() {}
+}
+
+/// `checkpoint`: when and how runs are saved and resumed.
+public struct CheckpointConfig: Codable, Equatable, Sendable {
+    /// Save every N steps; -1 = never. Default: `-1`.
+    public var saveFreq: Int = -1
+    /// `auto` (resume from the latest checkpoint of the run if any), `disable`,
+    /// or a checkpoint directory path. Default: `auto`.
+    public var resumeMode: String = "auto"
+    /// Keep the newest N checkpoints; 0 = keep all. Default: `3`.
+    public var keepLast: Int = 3
+    /// Also keep the N best by `best_metric`; 0 = none. Default: `0`.
+    public var keepBest: Int = 0
+    /// Metric key (higher is better, e.g. `val-core/addition/acc/mean@1`) ranking
+    /// checkpoints for `keep_best`; empty = none. Default: `""`.
+    public var bestMetric: String = ""
+    /// Precision of saved parameters. Default: `fp32`.
+    public var dtype: CheckpointDType = .fp32
+    /// Byte-shuffle floats before zstd (smaller files). Default: `true`.
+    public var shuffleBytes: Bool = true
+    /// What to do with a non-finite loss or gradient. Default: `skip`.
+    public var nanPolicy: NaNPolicy = .skip
+
+    /// The defaults.
+    public init() {}
+}
+
+/// `trainer` (alias section `logger`): the run as a whole.
+public struct TrainerConfig: Codable, Equatable, Sendable {
+    /// Project name in metrics and logs. Default: `ispo-cluster`.
+    public var projectName: String = "ispo-cluster"
+    /// Experiment (run) name. Default: `default`.
+    public var experimentName: String = "default"
+    /// Run directory; empty = `runs/<experiment_name>`. Default: `""`.
+    public var defaultLocalDir: String = ""
+    /// RL steps to run (alias `total_training_steps`); null = `total_epochs` passes over the data. Default: `null`.
+    public var totalSteps: Int? = nil
+    /// Passes over the training data when `total_steps` is null. Default: `1`.
+    public var totalEpochs: Int = 1
+    /// Validate every N steps; -1 = never. Default: `-1`.
+    public var testFreq: Int = -1
+    /// Validate once before the first step. Default: `true`.
+    public var valBeforeTrain: Bool = true
+    /// Write a metrics line every N steps. Default: `1`.
+    public var logFreq: Int = 1
+    /// Write `<run>/rollouts/<step>.jsonl`. Default: `true`.
+    public var dumpRollouts: Bool = true
+    /// Seed of the run (top-level alias `seed`); every stream derives from it. Default: `1`.
+    public var seed: Int = 1
+    /// Which job runs. Default: `rl`.
+    public var pipeline: Pipeline = .rl
+
+    /// The defaults.
+    public init() {}
+
+    /// The run directory: `default_local_dir`, or `runs/<experiment_name>` when empty.
+    public var runDirectory: String { defaultLocalDir.isEmpty ? "runs/\(experimentName)" : defaultLocalDir }
+}
+
+/// `cluster`: which rank plays which role.
+public struct ClusterConfig: Codable, Equatable, Sendable {
+    /// Rank layout: a name in `Cluster/` (e.g. `rl-8`) or a YAML path; empty = derived
+    /// from the world size and the pipeline. Default: `""`.
+    public var layout: String = ""
+    /// Learner ranks; 0 = derive. Default: `0`.
+    public var learners: Int = 0
+    /// Rollout-worker ranks; 0 = derive. Default: `0`.
+    public var rolloutWorkers: Int = 0
+    /// Teacher ranks; 0 = derive. Default: `0`.
+    public var teachers: Int = 0
+    /// BLAS/worker threads per rank; 0 = automatic. Default: `0`.
+    public var threadsPerRank: Int = 0
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,44 @@
+import Comm
+import Foundation
+import Tasks
+import Transformer
+
+extension ClusterJob {
+    /// Greedy (or `val_kwargs`) generation on the validation prompts, sharded
+    /// over the rollout ranks; the leader logs per-source accuracy.
+    func evaluate(step: Int) throws {
+        _ = try syncWeights()
+        let R = rolloutRanks.count
+        let vk = config.rollout.valKwargs
+        var mine: [RolloutSample] = []
+        if let r = rolloutRanks.firstIndex(of: world.rank) {
+            let idx = Array(stride(from: r, to: validation.count, by: R))
+            let engine = RolloutEngine(model: model, codec: codec, verify: verify)
+            let opts = SamplingOptions(temperature: Float(vk.temperature), topP: Float(vk.topP), greedy: vk.greedy,
+                                       maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
+            mine = try engine.rollout(items: idx.map { validation[$0] }, indices: idx, groupSize: max(1, vk.n),
+                                      options: opts, runSeed: runSeed, step: step, purpose: 9)
+        }
+        let all = try gatherSamples(mine)
+        guard isLeader else { return }
+        var metrics: [String: Double] = [:]
+        let n = max(1, vk.n)
+        for (source, samples) in Dictionary(grouping: all, by: \.dataSource) {
+            let acc = samples.map(\.outcome).reduce(0, +) / Double(samples.count)
+            metrics["val-core/\(source)/acc/mean@\(n)"] = acc
+        }
+        metrics["val-core/all/acc/mean@\(n)"] = all.map(\.outcome).reduce(0, +) / Double(max(all.count, 1))
+        evaluations.append((step, metrics))
+        logger?.log(step: step, metrics)
+    }
+
+    /// Every rank's samples at every rank, in (group, rank) order.
+    func gatherSamples(_ mine: [RolloutSample]) throws -> [RolloutSample] {
+        let batch = RolloutBatch(weightVersion: weightVersion, step: 0, workerRank: world.rank, samples: mine)
+        let parts = try world.allgatherBytes(batch.encoded())
+        var all: [RolloutSample] = []
+        for p in parts { all += try RolloutBatch(decoding: p).samples }
+        // Stable order independent of which worker drew what: by group, then draw order.
+        return all.enumerated().sorted { ($0.element.groupId, $0.offset) < ($1.element.groupId, $1.offset) }.map(\.element)
+    }
+}

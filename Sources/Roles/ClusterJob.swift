@@ -1,0 +1,140 @@
+import Comm
+import Configs
+import Foundation
+import Optimization
+import Tasks
+import Tensors
+import Transformer
+
+/// Supervised warm-start settings of a job (the `demo` pipeline's first phase).
+public struct WarmStart: Sendable {
+    /// Optimizer steps (0 = none).
+    public var steps: Int
+    /// Sequences per step, over all learners.
+    public var batchSize: Int
+    /// Peak learning rate (warmup 5% + cosine to 10%).
+    public var lr: Double
+
+    /// Creates settings.
+    public init(steps: Int, batchSize: Int, lr: Double) { self.steps = steps; self.batchSize = batchSize; self.lr = lr }
+}
+
+/// One run of a pipeline on every rank of `world`. All ranks execute the same
+/// sequence of collectives; what each does between them depends on its roles.
+public final class ClusterJob {
+    let world: Communicator
+    let layout: RankLayout
+    let config: Config
+    let warmStart: WarmStart
+    let learnerComm: Communicator?
+    let model: Model
+    let codec: TextCodec
+    let data: PromptData
+    let validation: [PromptItem]
+    let verifier: AnswerVerifier
+    let logger: MetricsLogger?
+    let runSeed: UInt64
+    let runDirectory: String?
+    var weightVersion = 0
+    /// The RL optimizer (created on first use, kept across steps: AdamW moments persist).
+    var actorOptimizerStorage: ShardedOptimizer?
+    /// Frozen copy of the policy at RL start (KL reference; ISPO's π_base), learners only.
+    var reference: Model?
+    /// Metrics of the evaluations, by step, on the leader (for the final report).
+    public internal(set) var evaluations: [(step: Int, metrics: [String: Double])] = []
+
+    var isLeader: Bool { world.rank == leaderRank }
+    var leaderRank: Int { layout.ranks(.learner)[0] }
+    var isLearner: Bool { layout.rank(world.rank, has: .learner) }
+    var rolloutRanks: [Int] { layout.ranks(.rollout) }
+    var learnerRanks: [Int] { layout.ranks(.learner) }
+
+    /// Builds the model, data and communicators on this rank. `root` is the
+    /// repository root (for the data cache); `runDirectory` nil disables files.
+    public init(world: Communicator, layout: RankLayout, config: Config, warmStart: WarmStart,
+                root: String, runDirectory: String?) throws {
+        precondition(layout.worldSize == world.size, "layout has \(layout.worldSize) ranks, world has \(world.size)")
+        self.world = world; self.layout = layout; self.config = config; self.warmStart = warmStart
+        runSeed = UInt64(config.trainer.seed)
+        self.runDirectory = runDirectory
+        let isLearner = layout.rank(world.rank, has: .learner)
+        learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
+        guard config.model.usesTinyModel else {
+            throw JobError("model.path is not supported by the cluster job yet; use the built-in tiny model (model.path: \"\")")
+        }
+        codec = try CharCodec(alphabet: syntheticAlphabet)
+        let t = config.model.tiny
+        let mc = Transformer.ModelConfig(vocabSize: codec.vocabSize, dim: t.dim, layers: t.layers, heads: t.heads,
+                                         kvHeads: t.kvHeads, ffnDim: t.ffnDim, maxSeqLen: t.maxSeqLen,
+                                         ropeTheta: Float(t.ropeTheta))
+        model = try Model(config: mc)
+        model.initialize(seed: SeedMixer.derive(run: runSeed, purpose: 1))
+        data = try PromptData(specs: config.data.trainFiles, root: root,
+                              maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
+        let valData = config.data.valFiles.isEmpty ? data
+            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed)
+        validation = valData.validation(countPerSource: config.data.valBatchSize ?? 64)
+        verifier = AnswerVerifier(timeout: config.reward.timeoutSeconds)
+        let total = config.trainer.totalSteps ?? 0
+        logger = world.rank == layout.ranks(.learner)[0] ? try MetricsLogger(runDirectory: runDirectory, totalSteps: total) : nil
+    }
+
+    /// The RL optimizer over the learners, created once.
+    func actorOptimizer(_ lc: Communicator) throws -> ShardedOptimizer {
+        if let o = actorOptimizerStorage { return o }
+        let o = config.actor.optim
+        let adam = AdamWConfig(lr: o.lr, beta1: o.betas.first ?? 0.9, beta2: o.betas.count > 1 ? o.betas[1] : 0.999,
+                               eps: o.eps, weightDecay: o.weightDecay)
+        let opt = ShardedOptimizer(model: model, comm: lc, config: adam)
+        actorOptimizerStorage = opt
+        return opt
+    }
+
+    /// Learning rate of RL step `step` (1-based) from `actor.optim`.
+    func actorLR(step: Int) -> Double {
+        let o = config.actor.optim, total = max(1, config.trainer.totalSteps ?? 1)
+        let warm = o.lrWarmupSteps > 0 ? o.lrWarmupSteps : Int(o.lrWarmupStepsRatio * Double(total))
+        let schedule = LRSchedule(peak: o.lr, warmupSteps: warm, totalSteps: total,
+                                  minRatio: o.lrSchedulerType == .cosine ? o.minLrRatio : 1)
+        return schedule.lr(at: step - 1)
+    }
+
+    /// Answer check for one response.
+    func verify(_ response: String, _ item: PromptItem) -> Verdict {
+        let r = verifier.verify(response: response, groundTruth: item.groundTruth, source: item.dataSource)
+        return Verdict(correct: r.correct, timedOut: r.timedOut)
+    }
+
+    /// Broadcasts the leader's weights to every rank and bumps the version.
+    func syncWeights() throws -> Double {
+        let t = Date()
+        try world.broadcast(model.parameters.buffer, root: leaderRank)
+        weightVersion += 1
+        return Date().timeIntervalSince(t)
+    }
+
+    /// Runs the configured pipeline to the end.
+    public func run() throws {
+        let pipeline = config.trainer.pipeline
+        if pipeline == .demo || pipeline == .sft { try supervisedWarmStart() }
+        if config.trainer.valBeforeTrain || pipeline == .eval { try evaluate(step: 0) }
+        if pipeline == .rl || pipeline == .demo {
+            let total = config.trainer.totalSteps ?? 0
+            for step in 1...max(total, 1) where total > 0 {
+                try rlStep(step)
+                let freq = config.trainer.testFreq
+                if (freq > 0 && step % freq == 0) || step == total { try evaluate(step: step) }
+            }
+        } else if pipeline == .sft {
+            try evaluate(step: warmStart.steps)
+        }
+        try world.barrier()
+    }
+}
+
+/// A job that cannot run as configured.
+public struct JobError: Error, CustomStringConvertible {
+    /// What is wrong and what to do.
+    public let description: String
+    init(_ s: String) { description = s }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+extension ClusterJob {
+    /// `<run>/rollouts/<step>.jsonl`: prompt, response, ground_truth,
+    /// data_source, reward, outcome, advantage, group_id and provenance.
+    func dumpRollouts(_ samples: [RolloutSample], advantages: [Double], step: Int, directory: String) throws {
+        let dir = directory + "/rollouts"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var lines: [String] = []
+        for (s, a) in zip(samples, advantages) {
+            var obj: [String: Any] = [
+                "prompt": s.prompt, "response": s.response, "ground_truth": s.groundTruth,
+                "data_source": s.dataSource, "reward": s.reward, "outcome": s.outcome, "group_id": s.groupId,
+                "response_tokens": s.responseTokens.count, "advantage": a,
+            ]
+            if !s.provenance.isEmpty { obj["provenance"] = s.provenance.map(Int.init) }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            lines.append(String(decoding: data, as: UTF8.self))
+        }
+        let path = "\(dir)/\(step).jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
