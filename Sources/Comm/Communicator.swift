@@ -55,7 +55,10 @@ public protocol Communicator: AnyObject {
     func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     /// Gathers one variable-length byte message from every rank at every rank (order = rank).
     func allgatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]]
-    /// Point-to-point, blocking, byte messages with a tag (tag >= 0).
+    /// Point-to-point, blocking, byte messages with a tag (0...32767). Under MPI a large
+    /// message may block until the receiver posts its receive, so exchanges must not rely on
+    /// buffering (in a ring, alternate send/receive order by rank parity); messages to the
+    /// sender itself never block.
     func send(_ bytes: [UInt8], to rank: Int, tag: Int) throws
     /// Receives the next message matching `rank` and `tag` (nil = any source / any tag).
     /// Messages from one sender with one tag arrive in the order they were sent.

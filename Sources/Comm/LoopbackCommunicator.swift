@@ -116,7 +116,7 @@ public final class LoopbackCommunicator: Communicator {
     /// Queues the message for `rank` (never blocks).
     public func send(_ bytes: [UInt8], to rank: Int, tag: Int) throws {
         precondition((0..<size).contains(rank), "send: destination \(rank) not in 0..<\(size)")
-        precondition(tag >= 0, "send: tag \(tag) must be >= 0")
+        precondition((0...32767).contains(tag), "send: tag \(tag) outside 0...32767 (MPI's guaranteed range)")
         try world.post(source: self.rank, destination: rank, tag: tag, bytes: bytes)
     }
 

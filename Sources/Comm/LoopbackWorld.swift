@@ -187,6 +187,9 @@ public final class LoopbackWorld {
                 return (message.bytes, message.source, message.tag)
             }
             try throwIfFailed("receive")
+            if source == destination {  // only this rank's own thread could send it: it never will
+                throw CommError(call: "receive", message: "rank \(members[destination]) waits for a message from itself (tag \(tag.map(String.init) ?? "any")) that it has not sent")
+            }
             let senders = source.map { [$0] } ?? (0..<size).filter { $0 != destination }
             if senders.allSatisfy({ shared.exited.contains(members[$0]) }) {
                 let who = source.map { "rank \(members[$0]) has" } ?? "all other ranks have"

@@ -101,6 +101,9 @@ public final class MPICommunicator: Communicator {
     public var maxElementsPerCall: Int = 1 << 28 {
         didSet { precondition(maxElementsPerCall >= 16, "maxElementsPerCall must be >= 16") }
     }
+    /// Messages this rank sent to itself: queued here, since a blocking MPI_Send to self
+    /// would wait forever for a receive that the same thread has yet to post.
+    private var messagesToSelf: [(tag: Int, bytes: [UInt8])] = []
 
     /// MPI_COMM_WORLD. Call `MPIRuntime.initialize()` first.
     public static func world() throws -> MPICommunicator {
@@ -222,10 +225,16 @@ public final class MPICommunicator: Communicator {
     }
 
     /// MPI_Send of one message: an 8-byte little-endian total length followed by the first
-    /// bytes; longer payloads continue in further messages with the same tag.
+    /// bytes; longer payloads continue in further messages with the same tag. Like MPI_Send
+    /// it may block until the receiver posts a matching receive (large messages), except
+    /// for messages to this rank itself, which are queued.
     public func send(_ bytes: [UInt8], to rank: Int, tag: Int) throws {
         precondition((0..<size).contains(rank), "send: destination \(rank) not in 0..<\(size)")
         precondition((0...32767).contains(tag), "send: tag \(tag) outside 0...32767 (MPI's guaranteed range)")
+        if rank == self.rank {
+            messagesToSelf.append((tag, bytes))
+            return
+        }
         let firstCount = min(bytes.count, maxElementsPerCall - 8)
         var first = [UInt8]()
         first.reserveCapacity(8 + firstCount)
@@ -247,6 +256,15 @@ public final class MPICommunicator: Communicator {
     public func receive(from rank: Int?, tag: Int?) throws -> (bytes: [UInt8], source: Int, tag: Int) {
         if let rank { precondition((0..<size).contains(rank), "receive: source \(rank) not in 0..<\(size)") }
         if let tag { precondition((0...32767).contains(tag), "receive: tag \(tag) outside 0...32767") }
+        if rank == nil || rank == self.rank {
+            if let i = messagesToSelf.firstIndex(where: { tag == nil || $0.tag == tag }) {
+                let message = messagesToSelf.remove(at: i)
+                return (message.bytes, self.rank, message.tag)
+            }
+            if rank == self.rank {
+                throw CommError(call: "receive", message: "rank \(self.rank) waits for a message from itself (tag \(tag.map(String.init) ?? "any")) that it has not sent")
+            }
+        }
         let (first, source, matchedTag) = try receiveOne(source: Int32(rank ?? Int(cmpi_any_source())),
                                                          tag: Int32(tag ?? Int(cmpi_any_tag())))
         guard first.count >= 8 else {

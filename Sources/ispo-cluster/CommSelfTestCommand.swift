@@ -196,6 +196,9 @@ struct SelfTestChecks {
         }
         expect(received.source == previous && received.tag == 7, "ring source/tag \(tag)")
         expectEqual(received.bytes, message(from: previous), "ring payload \(payload) bytes \(tag)")
+        try world.send(message(from: r), to: r, tag: 5)  // to itself: queued, never blocks
+        let own = try world.receive(from: nil, tag: 5)
+        expect(own.source == r && own.tag == 5 && own.bytes == message(from: r), "send to self \(tag)")
         try world.barrier()
         if r != 0 {
             try world.send(Array(repeating: UInt8(r), count: r), to: 0, tag: 100 + r)

@@ -180,6 +180,9 @@ final class LoopbackCollectiveTests: XCTestCase {
         try LoopbackWorld.run(size: 1) { comm in
             try comm.send([42], to: 0, tag: 0)
             XCTAssertEqual(try comm.receive(from: 0, tag: 0).bytes, [42])
+            XCTAssertThrowsError(try comm.receive(from: 0, tag: nil)) {
+                XCTAssertTrue(String(describing: $0).contains("waits for a message from itself"), "\($0)")
+            }
         }
     }
 }

@@ -1,0 +1,57 @@
+import Comm
+import Configs
+import Foundation
+@testable import Roles
+import Tensors
+import XCTest
+
+/// A whole RL step in one process: 1 learner and 2 rollout workers as
+/// threads over the loopback communicator, the same code mpirun runs.
+final class LoopbackJobTests: XCTestCase {
+    func testOneLearnerTwoRolloutWorkersRunARLStep() throws {
+        let config = try Config.load(yamlFile: nil, overrides: [
+            "trainer.pipeline=demo", "trainer.total_steps=2", "trainer.test_freq=1", "trainer.val_before_train=true",
+            "data.train_files=[synthetic:addition:1]", "data.train_batch_size=4", "data.val_batch_size=6",
+            "data.max_prompt_length=8", "data.max_response_length=16", "rollout.n=4", "rollout.max_new_tokens=16",
+            "actor.ppo_mini_batch_size=2", "actor.ppo_micro_batch_size_per_gpu=8", "actor.optim.lr=1e-3",
+            "model.tiny.dim=32", "model.tiny.layers=2", "model.tiny.heads=4", "model.tiny.kv_heads=2",
+            "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=28",
+        ])
+        try config.validate()
+        let layout = try RankLayout(roles: [[.learner], [.rollout], [.rollout]])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-loopback-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var finalParameters = [[Float]](repeating: [], count: 3)
+        var evaluations: [(step: Int, metrics: [String: Double])] = []
+        let lock = NSLock()
+        Parallel.workers = 1
+        defer { Parallel.workers = 2 }
+        try LoopbackWorld.run(size: 3) { comm in
+            let job = try ClusterJob(world: comm, layout: layout, config: config,
+                                     warmStart: WarmStart(steps: 3, batchSize: 4, lr: 1e-3), root: Self.root,
+                                     runDirectory: comm.rank == 0 ? dir : nil)
+            try job.run()
+            _ = try job.syncWeights()  // every rank ends on the leader's weights
+            lock.lock()
+            finalParameters[comm.rank] = job.model.parameters.toArray()
+            if comm.rank == 0 { evaluations = job.evaluations }
+            lock.unlock()
+        }
+        XCTAssertEqual(finalParameters[0], finalParameters[1])
+        XCTAssertEqual(finalParameters[0], finalParameters[2])
+        XCTAssertEqual(evaluations.map(\.step), [0, 1, 2])
+        let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let step1 = try XCTUnwrap(lines.first { $0.hasPrefix("{\"step\":1,") && $0.contains("actor/pg_loss") })
+        for key in ["critic/score/mean", "frac_reward_zero_std", "timing_s/gen", "timing_s/update_actor",
+                    "timing_s/sync_weights", "rollout/logprob_abs_diff", "actor/grad_norm", "response_length/mean"] {
+            XCTAssertTrue(step1.contains("\"\(key)\""), "step metrics lack \(key)")
+        }
+        // 4 prompts × 4 samples were dumped with their advantages.
+        let dump = try String(contentsOfFile: dir + "/rollouts/1.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(dump.count, 16)
+        XCTAssertTrue(dump[0].contains("\"advantage\""))
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+}
