@@ -21,7 +21,7 @@ extension ClusterJob {
             for i in 0..<B {
                 let (item, completion) = data.item(step: step, index: i, purpose: 7)
                 guard let completion else { throw JobError("SFT needs worked solutions; \(item.dataSource) has none") }
-                all.append((try codec.encode(item.prompt), try codec.encode(completion) + [codec.eos]))
+                all.append((try codec.encode(codec.formatPrompt(item.prompt)), try codec.encode(completion) + [codec.eos]))
             }
             let normalizer = Double(all.map(\.completion.count).reduce(0, +))
             let mine = stride(from: lc.rank, to: B, by: lc.size).map { all[$0] }

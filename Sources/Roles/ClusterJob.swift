@@ -59,16 +59,21 @@ public final class ClusterJob {
         self.runDirectory = runDirectory
         let isLearner = layout.rank(world.rank, has: .learner)
         learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
-        guard config.model.usesTinyModel else {
-            throw JobError("model.path is not supported by the cluster job yet; use the built-in tiny model (model.path: \"\")")
+        if config.model.usesTinyModel {
+            codec = try CharCodec(alphabet: syntheticAlphabet)
+            let t = config.model.tiny
+            let mc = Transformer.ModelConfig(vocabSize: codec.vocabSize, dim: t.dim, layers: t.layers, heads: t.heads,
+                                             kvHeads: t.kvHeads, ffnDim: t.ffnDim, maxSeqLen: t.maxSeqLen,
+                                             ropeTheta: Float(t.ropeTheta))
+            model = try Model(config: mc)
+            model.initialize(seed: SeedMixer.derive(run: runSeed, purpose: 1))
+        } else {
+            // Every rank reads the same file, so the weights agree before the first sync.
+            let need = config.data.maxPromptLength + config.data.maxResponseLength + 64
+            let loaded = try ModelLoading.load(path: config.model.path, maxSeqLen: need)
+            model = loaded.model
+            codec = BPECodec(tokenizer: loaded.tokenizer)
         }
-        codec = try CharCodec(alphabet: syntheticAlphabet)
-        let t = config.model.tiny
-        let mc = Transformer.ModelConfig(vocabSize: codec.vocabSize, dim: t.dim, layers: t.layers, heads: t.heads,
-                                         kvHeads: t.kvHeads, ffnDim: t.ffnDim, maxSeqLen: t.maxSeqLen,
-                                         ropeTheta: Float(t.ropeTheta))
-        model = try Model(config: mc)
-        model.initialize(seed: SeedMixer.derive(run: runSeed, purpose: 1))
         data = try PromptData(specs: config.data.trainFiles, root: root,
                               maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
         let valData = config.data.valFiles.isEmpty ? data

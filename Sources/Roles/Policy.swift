@@ -13,6 +13,14 @@ public protocol TextCodec {
     var eos: Int32 { get }
     /// Padding id (never trained on).
     var pad: Int32 { get }
+    /// The text actually given to the model for a task prompt (a chat
+    /// template for instruction-tuned models; unchanged for char-level tasks).
+    func formatPrompt(_ text: String) -> String
+}
+
+extension TextCodec {
+    /// Unchanged by default.
+    public func formatPrompt(_ text: String) -> String { text }
 }
 
 /// The char-level codec of the synthetic tasks: `<pad>`, `<eos>`, then the alphabet.
@@ -51,6 +59,13 @@ public struct BPECodec: TextCodec {
         tokenizer.decode(ids.filter { !tokenizer.isSpecial($0) })
     }
     public var vocabSize: Int { tokenizer.vocabSize }
+
+    /// A ChatML user turn plus the assistant header when the vocabulary has
+    /// ChatML's special tokens (SmolLM2-Instruct, Qwen2), else the raw text.
+    public func formatPrompt(_ text: String) -> String {
+        guard tokenizer.id(of: "<|im_start|>") != nil else { return text }
+        return ChatTemplate.chatML.render([Tokenization.ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
+    }
 }
 
 /// One prompt of a dataset, with what the verifier needs.

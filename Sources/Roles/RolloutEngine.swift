@@ -26,7 +26,7 @@ public struct RolloutEngine {
         precondition(items.count == indices.count, "rollout: \(items.count) items but \(indices.count) indices")
         if items.isEmpty { return [] }
         var prompts: [[Int32]] = [], seeds: [UInt64] = []
-        let encoded = try items.map { try codec.encode($0.prompt) }
+        let encoded = try items.map { try codec.encode(codec.formatPrompt($0.prompt)) }
         for (k, p) in encoded.enumerated() {
             for j in 0..<G {
                 prompts.append(p)

@@ -1,3 +1,4 @@
+import Roles
 import ArgumentParser
 import Foundation
 import Tensors

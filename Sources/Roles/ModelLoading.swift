@@ -5,31 +5,33 @@ import Tokenization
 import Transformer
 
 /// A model ready for inference with the tokenizer it was trained with.
-struct LoadedModel {
+public struct LoadedModel {
     /// The network, parameters loaded.
-    let model: Model
+    public let model: Model
     /// The tokenizer from the same file or folder.
-    let tokenizer: ByteLevelBPE
+    public let tokenizer: ByteLevelBPE
     /// The end-of-sequence id the file declares, if any.
-    let eosToken: Int32?
+    public let eosToken: Int32?
     /// Ids that end generation: the declared EOS plus `<|im_end|>` and
     /// `<|endoftext|>` when the vocabulary has them as special tokens.
-    let stopTokens: Set<Int32>
+    public let stopTokens: Set<Int32>
     /// Context length the file was trained for (`maxSeqLen` may be capped below it).
-    let trainedContext: Int
+    public let trainedContext: Int
 }
 
 /// A model, tokenizer or prompt that cannot be used, with what was expected, what was found and what to do.
-struct ModelInputError: Error, CustomStringConvertible {
+public struct ModelInputError: Error, CustomStringConvertible {
     /// The whole message.
-    let description: String
+    public let description: String
+    /// Wraps a message.
+    public init(description: String) { self.description = description }
 }
 
 /// Loads a Llama-family model and its tokenizer for inference.
-enum ModelLoading {
+public enum ModelLoading {
     /// `maxSeqLen` when the caller gives none: the trained context, capped here
     /// (SmolLM2 declares 8192; its KV cache and RoPE table need not be that long on CPU).
-    static let defaultContextCap = 2048
+    public static let defaultContextCap = 2048
 
     /// Loads `path`, either a `.gguf` file or a Hugging Face folder holding
     /// `config.json`, `model.safetensors` (or an index of shards) and `tokenizer.json`.
@@ -38,7 +40,7 @@ enum ModelLoading {
     ///   - maxSeqLen: positions the model is set up for (KV cache, RoPE table);
     ///     nil means `min(trained context, defaultContextCap)`. It may not exceed the trained context.
     ///   - tokenizerPath: a `tokenizer.json` to use instead of the folder's (Hugging Face folders only).
-    static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil) throws -> LoadedModel {
+    public static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelInputError(description: "\(path): expected a .gguf file or a Hugging Face model folder, "
