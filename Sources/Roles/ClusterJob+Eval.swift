@@ -21,12 +21,15 @@ extension ClusterJob {
         }
         let all = try gatherSamples(mine)
         guard isLeader else { return }
-        var metrics: [String: Double] = [:]
-        let n = max(1, vk.n)
-        for (source, samples) in Dictionary(grouping: all, by: \.dataSource) {
-            let acc = samples.map(\.outcome).reduce(0, +) / Double(samples.count)
-            metrics["val-core/\(source)/acc/mean@\(n)"] = acc
+        // avg@k, unbiased pass@k and maj@k per source (greedy pass@1 when n = 1);
+        // majority voting needs each answer's normalised key, re-extracted here.
+        let evalSamples = all.map { s -> EvalSample in
+            let r = verifier.verify(response: s.response, groundTruth: s.groundTruth, source: s.dataSource)
+            let key = r.extracted.map { AnswerVerifier.answerKey($0, format: AnswerFormat.forSource(s.dataSource)) }
+            return EvalSample(dataSource: s.dataSource, problemID: "\(s.groupId)", correct: s.outcome > 0, answerKey: key)
         }
+        var metrics = EvalMetrics.perSource(evalSamples)
+        let n = max(1, vk.n)
         metrics["val-core/all/acc/mean@\(n)"] = all.map(\.outcome).reduce(0, +) / Double(max(all.count, 1))
         evaluations.append((step, metrics))
         logger?.log(step: step, metrics)

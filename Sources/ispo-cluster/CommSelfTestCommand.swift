@@ -15,11 +15,13 @@ struct CommSelfTest: ParsableCommand {
 
     @Option(help: .hidden) var dieRank: Int?
     @Option(help: .hidden) var dieAfterSeconds: Double = 3
+    /// Rank whose allreduce input is off by one: proves mismatches are caught and fail the job.
+    @Option(help: .hidden) var corruptRank: Int?
 
     func run() throws {
         try MPIRuntime.initialize()
         let world = try MPICommunicator.world()
-        var checks = SelfTestChecks(rank: world.rank)
+        var checks = SelfTestChecks(rank: world.rank, corrupt: corruptRank == world.rank)
         var failuresAnywhere = 0.0
         do {
             if let dieRank { try deadRankScenario(world, dieRank: dieRank) }
@@ -73,10 +75,15 @@ struct CommSelfTest: ParsableCommand {
 /// The checks of `selftest-comm`: rank-dependent inputs, closed-form expected results.
 struct SelfTestChecks {
     let rank: Int
+    /// Adds 1 to this rank's allreduce contribution (the fault injection of `--corrupt-rank`).
+    let corrupt: Bool
     private(set) var passed = 0
     private(set) var failures: [String] = []
 
-    init(rank: Int) { self.rank = rank }
+    init(rank: Int, corrupt: Bool = false) {
+        self.rank = rank
+        self.corrupt = corrupt
+    }
 
     mutating func expect(_ ok: Bool, _ what: @autoclosure () -> String) {
         if ok { passed += 1 } else { failures.append(what()) }
@@ -135,7 +142,7 @@ struct SelfTestChecks {
 
     mutating func checkAllreduce(_ world: MPICommunicator, big: Bool, _ tag: String) throws {
         let r = world.rank, s = world.size
-        var small = (0..<1000).map { Float((r + 1) * ($0 % 7 + 1)) }
+        var small = (0..<1000).map { Float((r + 1) * ($0 % 7 + 1) + (corrupt ? 1 : 0)) }
         try small.withUnsafeMutableBufferPointer { try world.allreduceSum($0) }
         expectEqual(small, (0..<1000).map { Float(s * (s + 1) / 2 * ($0 % 7 + 1)) }, "allreduceSum(Float) \(tag)")
         if big {

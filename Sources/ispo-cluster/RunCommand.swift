@@ -67,7 +67,7 @@ struct Run: ParsableCommand {
     func printReport(_ evals: [(step: Int, metrics: [String: Double])], runDir: String) {
         guard let first = evals.first, let last = evals.last else { return }
         print("\nfinal report (greedy accuracy on held-out prompts; metrics in \(runDir)/metrics.jsonl)")
-        for key in first.metrics.keys.sorted() {
+        for key in first.metrics.keys.sorted() where key.hasPrefix("val-core/") {
             let a = first.metrics[key] ?? .nan, b = last.metrics[key] ?? .nan
             print(String(format: "  %@: step %d %.1f%% → step %d %.1f%%", key, first.step, 100 * a, last.step, 100 * b))
         }
