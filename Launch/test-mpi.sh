@@ -48,13 +48,30 @@ rc=0; out=$(timeout -k 5 "$DEAD_RANK_BOUND" "${MPIRUN[@]}" -n 4 "$BIN" selftest-
 elapsed=$(seconds_since "$start")
 echo "$out" | grep -E "SIGKILL|exited on signal|aborted" || true
 echo "[mpi] dead-rank job ended with exit code $rc after $elapsed s (bound $DEAD_RANK_BOUND s)"
-if [[ $rc == 124 || $rc == 137 && $(awk -v e="$elapsed" -v b="$DEAD_RANK_BOUND" 'BEGIN { print (e >= b) }') == 1 ]]; then
+hung=$(awk -v e="$elapsed" -v b="$DEAD_RANK_BOUND" 'BEGIN { print (e >= b) ? 1 : 0 }')
+if [[ $rc == 124 || $hung == 1 ]]; then   # timeout's TERM (124) or its KILL at the bound
   fail "dead rank: job hung until the $DEAD_RANK_BOUND s timeout"
 elif [[ $rc == 0 ]]; then
   fail "dead rank: job exited 0"
 else
   pass "dead rank ends the job non-zero in $elapsed s"
 fi
+
+echo "[mpi] the cluster job on 4 real processes (1 learner, 3 rollout): SFT warm start, 2 GRPO steps, evaluation"
+run_dir=runs/test-mpi-job; rm -rf "$run_dir"
+rc=0; out=$(timeout -k 5 600 "${MPIRUN[@]}" -n 4 "$BIN" run --sft-steps 20 trainer.total_steps=2 trainer.test_freq=2 \
+  trainer.experiment_name=test-mpi-job data.val_batch_size=16 2>&1) || rc=$?
+echo "$out" | grep -E "^ispo-cluster:|final report|val-core" || true
+steps=$(grep -c '"actor/pg_loss"' "$run_dir/metrics.jsonl" 2>/dev/null || true)
+if [[ $rc == 0 && $steps == 2 && -f "$run_dir/rollouts/2.jsonl" ]]; then pass "mpirun -n 4 cluster job (2 RL steps logged)"
+else fail "mpirun -n 4 cluster job (exit $rc, $steps RL steps logged)"; echo "$out" | tail -20; fi
+
+echo "[mpi] a rank that fails with an error aborts the job instead of hanging (bad dataset on every rank)"
+start=$(now)
+rc=0; out=$(timeout -k 5 "$DEAD_RANK_BOUND" "${MPIRUN[@]}" -n 4 "$BIN" run "data.train_files=[synthetic:nosuch:3]" 2>&1) || rc=$?
+elapsed=$(seconds_since "$start")
+if [[ $rc != 0 && $rc != 124 ]] && echo "$out" | grep -q "unknown synthetic family"; then pass "config error ends the job non-zero in $elapsed s with the message"
+else fail "config error (exit $rc after $elapsed s)"; echo "$out" | tail -10; fi
 
 echo "mpi tests: $passed passed, $failed failed"
 [[ $failed == 0 ]]

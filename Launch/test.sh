@@ -16,6 +16,9 @@ OPENBLAS_CORETYPE="$core" swift test --skip-build --filter 'ReferenceModelTests|
   | tee /tmp/ispo-swift-test-kernels.log | grep -E "error|Executed .* tests" | tail -3
 grep -qE "error:|failed \(" /tmp/ispo-swift-test-kernels.log && { echo "[test] FAILED with $core kernels"; exit 1; }
 
+echo "[test] real MPI processes"
+Launch/test-mpi.sh
+
 echo "[test] demo smoke run (release binary)"
 .build/release/ispo-cluster demo --steps 30 --eval-problems 20 | tail -3
 echo "[test] all passed"
