@@ -19,6 +19,8 @@ grep -qE "error:|failed \(" /tmp/ispo-swift-test-kernels.log && { echo "[test] F
 echo "[test] real MPI processes"
 Launch/test-mpi.sh
 
-echo "[test] demo smoke run (release binary)"
-.build/release/ispo-cluster demo --steps 30 --eval-problems 20 | tail -3
+echo "[test] single-process smoke run of the main job (release binary, every role in one process)"
+.build/release/ispo-cluster run --sft-steps 20 trainer.total_steps=2 trainer.experiment_name=test-single data.val_batch_size=16 | tail -3
+unit=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures" /tmp/ispo-swift-test.log | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 echo "[test] all passed"
+echo "ispo-cluster tests: $((unit + 6 + 1)) passed, 0 failed"   # swift test + 6 MPI checks + the smoke run
