@@ -17,10 +17,11 @@ OPENBLAS_CORETYPE="$core" swift test --skip-build --filter 'ReferenceModelTests|
 grep -qE "error:|failed \(" /tmp/ispo-swift-test-kernels.log && { echo "[test] FAILED with $core kernels"; exit 1; }
 
 echo "[test] real MPI processes"
-Launch/test-mpi.sh
+Launch/test-mpi.sh | tee /tmp/ispo-test-mpi.log
 
 echo "[test] single-process smoke run of the main job (release binary, every role in one process)"
 .build/release/ispo-cluster run --sft-steps 20 trainer.total_steps=2 trainer.experiment_name=test-single data.val_batch_size=16 | tail -3
 unit=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures" /tmp/ispo-swift-test.log | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 echo "[test] all passed"
-echo "ispo-cluster tests: $((unit + 6 + 1)) passed, 0 failed"   # swift test + 6 MPI checks + the smoke run
+mpi=$(sed -nE 's/^mpi tests: ([0-9]+) passed.*/\1/p' /tmp/ispo-test-mpi.log)
+echo "ispo-cluster tests: $((unit + mpi + 1)) passed, 0 failed"   # XCTest cases + MPI checks + the smoke run
