@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Tokenization", dependencies: [], swiftSettings: fastMath),
 
         // MARK: Tasks and verifiers
-        .target(name: "Tasks", dependencies: ["Tensors"], swiftSettings: fastMath),
+        .target(name: "Tasks", dependencies: ["Tensors", "Tokenization"], swiftSettings: fastMath),
 
         // MARK: Infrastructure (knows nothing of transformers)
         .target(name: "Comm", dependencies: ["CMPI"], swiftSettings: fastMath),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors", "Tokenization"]),
         .testTarget(name: "CommTests", dependencies: ["Comm"]),
         .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors"]),

@@ -64,7 +64,7 @@ public struct BPECodec: TextCodec {
     /// ChatML's special tokens (SmolLM2-Instruct, Qwen2), else the raw text.
     public func formatPrompt(_ text: String) -> String {
         guard tokenizer.id(of: "<|im_start|>") != nil else { return text }
-        return ChatTemplate.chatML.render([Tokenization.ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
+        return ChatTemplate.chatML.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
     }
 }
 

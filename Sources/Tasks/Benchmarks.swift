@@ -1,18 +1,5 @@
 import Foundation
-
-/// One chat message of a prompt (`{"role": "user", "content": "…"}`).
-public struct ChatMessage: Equatable, Sendable, Codable {
-    /// `system`, `user` or `assistant`.
-    public let role: String
-    /// The message text.
-    public let content: String
-
-    /// A message.
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
+import Tokenization
 
 /// One task: what the model is asked and what the verifier checks against,
 /// in the shape of a verl dataset row.

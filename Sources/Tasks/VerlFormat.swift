@@ -1,4 +1,5 @@
 import Foundation
+import Tokenization
 
 /// verl's dataset rows as JSONL: `data_source`, `prompt` (a string or a chat
 /// list of `{role, content}`), `reward_model.ground_truth` (string or number),

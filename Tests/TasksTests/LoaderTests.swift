@@ -1,3 +1,4 @@
+import Tokenization
 import Foundation
 import Tasks
 import XCTest
