@@ -13,7 +13,7 @@ extension ClusterJob {
         var mine: [RolloutSample] = []
         if let r = rolloutRanks.firstIndex(of: world.rank) {
             let idx = Array(stride(from: r, to: validation.count, by: R))
-            let engine = RolloutEngine(model: model, codec: codec, verify: verify)
+            var engine = RolloutEngine(model: model, codec: codec, verify: verify)
             let opts = SamplingOptions(temperature: Float(vk.temperature), topP: Float(vk.topP), greedy: vk.greedy,
                                        maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
             mine = try engine.rollout(items: idx.map { validation[$0] }, indices: idx, groupSize: max(1, vk.n),

@@ -74,13 +74,14 @@ extension ClusterJob {
         var mine = RolloutBatch(weightVersion: weightVersion, step: step, workerRank: world.rank, samples: [])
         if let r = rolloutRanks.firstIndex(of: world.rank) {
             let idx = Array(stride(from: r, to: items.count, by: rolloutRanks.count))
-            let engine = RolloutEngine(model: model, codec: codec, verify: verify)
+            var engine = RolloutEngine(model: model, codec: codec, verify: verify)
             let opts = SamplingOptions(temperature: Float(config.rollout.temperature), topP: Float(config.rollout.topP),
                                        maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
             let t = Date()
             mine.samples = try engine.rollout(items: idx.map { items[$0] }, indices: idx.map { $0 + indexOffset },
                                               groupSize: config.rollout.n, options: opts, runSeed: runSeed, step: step)
-            mine.generationSeconds = Date().timeIntervalSince(t)
+            mine.rewardSeconds = engine.verifySeconds
+            mine.generationSeconds = Date().timeIntervalSince(t) - engine.verifySeconds
         }
         return try world.allgatherBytes(mine.encoded()).map { try RolloutBatch(decoding: $0) }
     }

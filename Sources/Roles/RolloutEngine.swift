@@ -17,11 +17,14 @@ public struct RolloutEngine {
         self.model = model; self.codec = codec; self.verify = verify
     }
 
+    /// Seconds spent in the verifier during the last `rollout` call.
+    public private(set) var verifySeconds = 0.0
+
     /// Samples `groupSize` completions for each item. Item `k` has global index
     /// `indices[k]` in the step's prompt list; its group id is that index and
     /// sample j draws from seed (run, step, index·G + j), so the samples do not
     /// depend on how prompts are spread over workers.
-    public func rollout(items: [PromptItem], indices: [Int], groupSize G: Int, options: SamplingOptions,
+    public mutating func rollout(items: [PromptItem], indices: [Int], groupSize G: Int, options: SamplingOptions,
                         runSeed: UInt64, step: Int, purpose: UInt64 = 0) throws -> [RolloutSample] {
         precondition(items.count == indices.count, "rollout: \(items.count) items but \(indices.count) indices")
         if items.isEmpty { return [] }
@@ -43,6 +46,8 @@ public struct RolloutEngine {
         let completions = model.generate(prompts: prompts, options: opts, seeds: seeds)
         var samples: [RolloutSample] = []
         samples.reserveCapacity(completions.count)
+        let verifyStart = Date()
+        defer { verifySeconds = Date().timeIntervalSince(verifyStart) }
         for (n, c) in completions.enumerated() {
             let k = n / G, item = items[k]
             let text = codec.decode(c.tokens)
