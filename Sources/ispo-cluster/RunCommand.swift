@@ -49,6 +49,8 @@ struct Run: ParsableCommand {
         let layout = config.cluster.layout.isEmpty
             ? try RankLayout.derived(worldSize: world.size, teachers: false)
             : try RankLayout.load(nameOrPath: config.cluster.layout, clusterDirectory: root + "/Cluster", worldSize: world.size)
+        // Batch arithmetic depends on how many learners the layout has.
+        try config.validate(learners: layout.ranks(.learner).count)
         let leader = layout.ranks(.learner)[0]
         let runDir = config.trainer.runDirectory
         if world.rank == leader {
