@@ -28,6 +28,8 @@ extension ClusterJob {
         var genSeconds = 0.0, rewardSeconds = 0.0, genBatches = 0
         let filter = config.algorithm.filterGroups
         repeat {
+            // Each generation batch of a step draws its own prompts (stream index
+            // step·64 + batch; dynamic sampling refills with at most 64 batches a step).
             let items = data.batch(step: step * 64 + genBatches, count: P)
             let batches = try rolloutAndGather(items: items, indexOffset: genBatches * P, step: step)
             genSeconds += batches.map(\.generationSeconds).max() ?? 0
@@ -42,7 +44,8 @@ extension ClusterJob {
                 kept += samples
             }
             genBatches += 1
-        } while filter.enable && kept.count < P * G && (filter.maxNumGenBatches <= 0 || genBatches < filter.maxNumGenBatches)
+        } while filter.enable && kept.count < P * G && genBatches < 64
+            && (filter.maxNumGenBatches <= 0 || genBatches < filter.maxNumGenBatches)
         if kept.count > P * G { kept = Array(kept.prefix(P * G)) }
 
         var metrics = rolloutMetrics(generated: generated, kept: kept)

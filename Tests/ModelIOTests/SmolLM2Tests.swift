@@ -119,22 +119,15 @@ final class SmolLM2Tests: XCTestCase {
         }
     }
 
-    /// Loads the whole model and reports the time; meant for release builds
-    /// (`swift test -c release --filter SmolLM2Tests`), skipped in debug where it takes long.
-    func testFullLoadTiming() throws {
-        #if DEBUG
-        throw XCTSkip("full-model load is timed in release builds only")
-        #else
-        let start = Date()
+    /// Loads the whole model: every layout entry is produced, and values deep
+    /// in the last block match gguf-py. (Load speed is in `bench smollm`, not here.)
+    func testFullLoadMapsEveryTensor() throws {
         let file = try openModel()
         let (config, tensors) = try llamaModel(from: file)
-        let seconds = Date().timeIntervalSince(start)
-        print("SmolLM2-135M Q4_1 full load: \(String(format: "%.3f", seconds)) s, \(tensors.count) tensors")
         XCTAssertEqual(tensors.count, ParameterLayout(config: config).entries.count)
         let t = try XCTUnwrap(tensors["model.layers.29.mlp.down_proj.weight"])
         XCTAssertEqual(t.data[0], -0.2733154296875)
         XCTAssertEqual(t.data[100], 0.480316162109375)
         XCTAssertEqual(tensors["model.norm.weight"]?.data[0], 1.7578125)
-        #endif
     }
 }
