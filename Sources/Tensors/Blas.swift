@@ -44,13 +44,4 @@ public enum Blas {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-
-    /// y = alpha · op(A) · x + beta · y with A row-major (m, n).
-    @inline(__always)
-    public static func gemv(transA: Bool = false, m: Int, n: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
-                            beta: Float = 0, y: UnsafeMutablePointer<Float>) {
-        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha,
-                    a, Int32(lda), x, 1, beta, y, 1)
-    }
 }

@@ -14,13 +14,6 @@ extension Model {
         return out
     }
 
-    /// Every gradient as a named tensor.
-    public func namedGradients() -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for e in layout.entries { out[e.name] = Tensor(shape: e.shape, data: gradients.slice(e.range)) }
-        return out
-    }
-
     /// Copies `tensors` into the parameters. Every layout entry must be present
     /// with its exact shape; a tied model ignores `lm_head.weight` if given;
     /// any other extra name is an error (it would be silently dropped otherwise).

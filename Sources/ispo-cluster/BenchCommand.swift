@@ -30,7 +30,7 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         Blas.configure(threads: threads)
         let config = ModelConfig.benchReference
-        let bench = ModelBenchmark(config: config, batch: batch, seqLen: seqLen, steps: steps, repeats: repeats)
+        let bench = ModelBenchmark(config: config, batch: batch, seqLen: seqLen, steps: steps)
         let model = try Model(config: config)
         model.initialize(seed: 1)
         log("sgemm peak …")

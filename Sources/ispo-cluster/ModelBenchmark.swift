@@ -11,7 +11,6 @@ struct ModelBenchmark {
     let batch: Int
     let seqLen: Int
     let steps: Int
-    let repeats: Int
 
     /// Best-of-3 sgemm GFLOP/s at a large square size (BLAS's practical peak here).
     static func sgemmGflops(size n: Int = 1536) -> Double {

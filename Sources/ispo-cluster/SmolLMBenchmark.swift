@@ -50,7 +50,7 @@ struct BenchSmolLM: ParsableCommand {
         let loaded = try ModelLoading.load(path: model, maxSeqLen: positions)
         let loadSeconds = loadStart.elapsed
         let net = loaded.model, config = net.config
-        let bench = ModelBenchmark(config: config, batch: batch, seqLen: seqLen, steps: trainSteps, repeats: repeats)
+        let bench = ModelBenchmark(config: config, batch: batch, seqLen: seqLen, steps: trainSteps)
         log("sgemm peak …")
         let peak = ModelBenchmark.sgemmGflops()
 
