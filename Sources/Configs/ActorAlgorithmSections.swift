@@ -93,6 +93,9 @@ public struct FilterGroupsConfig: Codable, Equatable, Sendable {
 public struct ISPOConfig: Codable, Equatable, Sendable {
     /// Replace the binary reward by ISPO's composite reward. Default: `false`.
     public var enable: Bool = false
+    /// Compute the signals and log the `ispo/*` diagnostics without changing
+    /// the reward (for GRPO baselines); implied by `enable`. Default: `false`.
+    public var diagnostics: Bool = false
     /// λ_s, weight of the sequence signal r_seq. Default: `0.2`.
     public var lambdaSeq: Double = 0.2
     /// λ_t, weight of the directional token reward r_tok. Default: `0.2`.
@@ -126,6 +129,9 @@ public struct ISPOConfig: Codable, Equatable, Sendable {
 
     /// The largest λ_s + λ_t for which every correct rollout still outranks every wrong one.
     public static let maxLambdaSum = 0.4
+
+    /// Whether the signals are computed at all (`enable` or `diagnostics`).
+    public var computesSignals: Bool { enable || diagnostics }
 }
 
 /// `reward`: shaping of the verifier's outcome.

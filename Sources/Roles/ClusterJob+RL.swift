@@ -21,11 +21,12 @@ extension ClusterJob {
     func rlStep(_ step: Int) throws {
         let stepStart = Date()
         let syncSeconds = try syncWeights()
+        try freezeReferenceIfNeeded()
         let G = config.rollout.n, P = config.data.trainBatchSize
         // Rollout, refilling with fresh prompts while dynamic sampling drops groups.
         var kept: [RolloutSample] = []
         var generated: [RolloutSample] = []
-        var genSeconds = 0.0, rewardSeconds = 0.0, genBatches = 0
+        var genSeconds = 0.0, rewardSeconds = 0.0, signalSeconds = 0.0, genBatches = 0
         let filter = config.algorithm.filterGroups
         repeat {
             // Each generation batch of a step draws its own prompts (stream index
@@ -34,8 +35,10 @@ extension ClusterJob {
             let batches = try rolloutAndGather(items: items, indexOffset: genBatches * P, step: step)
             genSeconds += batches.map(\.generationSeconds).max() ?? 0
             rewardSeconds += batches.map(\.rewardSeconds).max() ?? 0
+            signalSeconds += batches.map(\.signalSeconds).max() ?? 0
             var samples = batches.flatMap(\.samples).sorted { $0.groupId < $1.groupId }
             shapeRewards(&samples)
+            applyISPO(&samples)
             generated += samples
             if filter.enable {
                 let sel = DynamicSampling.select(values: samples.map(\.reward), groupIds: samples.map(\.groupId))
@@ -51,6 +54,8 @@ extension ClusterJob {
         var metrics = rolloutMetrics(generated: generated, kept: kept)
         metrics["timing_s/gen"] = genSeconds
         metrics["timing_s/reward"] = rewardSeconds
+        if config.algorithm.ispo.computesSignals { metrics["timing_s/ispo_signals"] = signalSeconds }
+        metrics.merge(ispoMetrics(generated)) { $1 }
         metrics["timing_s/sync_weights"] = syncSeconds
         metrics["train/num_gen_batches"] = Double(genBatches)
         let adv = GroupAdvantages.compute(rewards: kept.map(\.reward), groupIds: kept.map(\.groupId),
@@ -85,6 +90,7 @@ extension ClusterJob {
                                               groupSize: config.rollout.n, options: opts, runSeed: runSeed, step: step)
             mine.rewardSeconds = engine.verifySeconds
             mine.generationSeconds = Date().timeIntervalSince(t) - engine.verifySeconds
+            mine.signalSeconds = try computeSignals(&mine.samples)
         }
         return try world.allgatherBytes(mine.encoded()).map { try RolloutBatch(decoding: $0) }
     }
@@ -103,30 +109,33 @@ extension ClusterJob {
 
     /// Advantages, mini-batches, this learner's share, the sharded updates.
     func update(_ samples: [RolloutSample], advantages adv: [Double], learners lc: Communicator, step: Int) throws -> [String: Double] {
-        if config.actor.useKLLoss && reference == nil {
-            // The frozen reference is the policy as RL starts (after any warm start).
-            let ref = try Model(config: model.config)
-            ref.parameters.pointer.update(from: model.parameters.pointer, count: model.parameters.count)
-            reference = ref
-        }
         let optimizer = try actorOptimizer(lc)
         let lossConfig = policyLossConfig
-        let updater = LearnerUpdate(model: model, reference: reference, optimizer: optimizer, lossConfig: lossConfig,
+        let updater = LearnerUpdate(model: model, reference: config.actor.useKLLoss ? reference : nil, optimizer: optimizer, lossConfig: lossConfig,
                                     microBatchSize: config.actor.ppoMicroBatchSizePerGPU, gradClip: config.actor.gradClip,
                                     pad: codec.pad)
         let miniSize = max(1, config.actor.ppoMiniBatchSize * config.rollout.n)
         var outcome: LearnerUpdate.Outcome?
+        var equalGroupNorms: [Double] = []
+        let measureEqual = config.algorithm.ispo.computesSignals
+        let equalGroups = Set(GroupAdvantages.groupStats(rewards: samples.map(\.outcome), groupIds: samples.map(\.groupId))
+            .filter { $0.std < 1e-6 }.map(\.groupId))
         for epoch in 0..<max(1, config.actor.ppoEpochs) {
             var start = 0
             while start < samples.count {
                 let end = min(samples.count, start + miniSize)
                 let mini = Array(samples[start..<end]), miniAdv = Array(adv[start..<end])
                 let norm = LearnerUpdate.globalNormalizer(mini, aggregation: lossConfig.aggregation)
-                let share = Array(stride(from: lc.rank, to: mini.count, by: lc.size))
+                var share = Array(stride(from: lc.rank, to: mini.count, by: lc.size))
+                // Samples of equal-outcome groups first, so their gradient norm can be measured on its own.
+                let isEqual = { (k: Int) in equalGroups.contains(mini[k].groupId) }
+                share = share.filter(isEqual) + share.filter { !isEqual($0) }
                 let o = try updater.step(samples: share.map { mini[$0] }, advantages: share.map { miniAdv[$0] },
                                          normalizer: norm, lr: actorLR(step: step),
-                                         measureLogProbDiff: epoch == 0 && start == 0)
+                                         measureLogProbDiff: epoch == 0 && start == 0,
+                                         measureLeading: measureEqual ? share.filter(isEqual).count : nil)
                 let merged = try UpdateOutcomeReduction.allreduce(o, over: lc)
+                if let n = merged.leadingGradNorm { equalGroupNorms.append(n) }
                 if outcome == nil { outcome = merged } else {
                     outcome!.loss.merge(merged.loss); outcome!.gradNorm = merged.gradNorm
                 }
@@ -141,6 +150,10 @@ extension ClusterJob {
         }
         var m = outcome?.loss.values ?? [:]
         m["actor/grad_norm"] = outcome?.gradNorm ?? 0
+        if !equalGroupNorms.isEmpty {
+            // Mean over the step's optimizer steps of ‖g‖ from all-correct / all-wrong groups.
+            m["ispo/grad_norm_equal_groups"] = equalGroupNorms.reduce(0, +) / Double(equalGroupNorms.count)
+        }
         m["actor/lr"] = actorLR(step: step)
         if let o = outcome, o.logProbTokens > 0 { m["rollout/logprob_abs_diff"] = o.logProbAbsDiff / o.logProbTokens }
         m["critic/advantages/mean"] = adv.reduce(0, +) / Double(max(adv.count, 1))

@@ -1,6 +1,7 @@
 import Comm
 import Configs
 import Foundation
+import Objectives
 import Optimization
 import Tasks
 import Tensors
@@ -38,8 +39,11 @@ public final class ClusterJob {
     var weightVersion = 0
     /// The RL optimizer (created on first use, kept across steps: AdamW moments persist).
     var actorOptimizerStorage: ShardedOptimizer?
-    /// Frozen copy of the policy at RL start (KL reference; ISPO's π_base), learners only.
+    /// Frozen copy of the policy at RL start: the KL reference on learners,
+    /// ISPO's π_base on rollout workers (only where needed).
     var reference: Model?
+    /// ISPO's running scale s of the sequence information I (same on every rank).
+    var ispoScale = RunningScale()
     /// Metrics of the evaluations, by step, on the leader (for the final report).
     public internal(set) var evaluations: [(step: Int, metrics: [String: Double])] = []
 

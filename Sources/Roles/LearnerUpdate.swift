@@ -45,18 +45,31 @@ public struct LearnerUpdate {
         public var logProbAbsDiff: Double, logProbTokens: Double
         /// Global gradient norm before clipping (same on every learner).
         public var gradNorm: Double
+        /// Global norm of the gradient of the leading samples alone (see `step`).
+        public var leadingGradNorm: Double?
     }
 
     /// Accumulates gradients over this learner's `samples` in micro-batches and
     /// applies one optimizer step. `normalizer` is the whole mini-batch's.
+    /// With `measureLeading` = n, the first n samples get micro-batches of
+    /// their own and the global norm of their gradient contribution is measured
+    /// before the rest is added (ISPO's equal-outcome-group diagnostic; every
+    /// learner must pass a value, possibly 0, or every learner nil).
     public func step(samples: [RolloutSample], advantages: [Double], normalizer: Double, lr: Double,
-                     measureLogProbDiff: Bool) throws -> Outcome {
+                     measureLogProbDiff: Bool, measureLeading: Int? = nil) throws -> Outcome {
         model.zeroGradients()
         let metrics = PolicyLossMetrics()
         var absDiff = 0.0, diffTokens = 0
         var start = 0
-        while start < samples.count {
-            let end = min(samples.count, start + microBatchSize)
+        var leadingNorm: Double?
+        let lead = measureLeading.map { min(max(0, $0), samples.count) }
+        while start < samples.count || (lead != nil && leadingNorm == nil) {
+            if let lead, leadingNorm == nil, start >= lead {
+                leadingNorm = try optimizer.accumulatedNorm()
+                if start >= samples.count { break }
+            }
+            let limit = lead.map { start < $0 ? $0 : samples.count } ?? samples.count
+            let end = min(limit, start + microBatchSize)
             let packed = PackedBatch(samples: Array(samples[start..<end]), advantages: Array(advantages[start..<end]), pad: pad)
             var refLogProbs: [Float]?
             if let reference, lossConfig.klLossCoef != 0 {
@@ -79,6 +92,7 @@ public struct LearnerUpdate {
             start = end
         }
         let norm = try optimizer.step(lr: lr, maxNorm: gradClip)
-        return Outcome(loss: metrics, logProbAbsDiff: absDiff, logProbTokens: Double(diffTokens), gradNorm: norm)
+        return Outcome(loss: metrics, logProbAbsDiff: absDiff, logProbTokens: Double(diffTokens), gradNorm: norm,
+                       leadingGradNorm: leadingNorm)
     }
 }

@@ -22,22 +22,25 @@ public struct RolloutSample: Equatable, Sendable {
     public var prompt: String, response: String, groundTruth: String
     /// Whether the verifier hit its time limit.
     public var verifierTimedOut: Bool
+    /// ISPO's intrinsic signals (nil when not computed).
+    public var signals: IntrinsicSignals?
 
     /// Creates a sample.
     public init(promptTokens: [Int32], responseTokens: [Int32], logProbs: [Float], entropies: [Float],
                 provenance: [Int32] = [], outcome: Double, reward: Double, groupId: Int, dataSource: String,
-                prompt: String, response: String, groundTruth: String, verifierTimedOut: Bool = false) {
+                prompt: String, response: String, groundTruth: String, verifierTimedOut: Bool = false,
+                signals: IntrinsicSignals? = nil) {
         self.promptTokens = promptTokens; self.responseTokens = responseTokens; self.logProbs = logProbs
         self.entropies = entropies; self.provenance = provenance; self.outcome = outcome; self.reward = reward
         self.groupId = groupId; self.dataSource = dataSource; self.prompt = prompt; self.response = response
-        self.groundTruth = groundTruth; self.verifierTimedOut = verifierTimedOut
+        self.groundTruth = groundTruth; self.verifierTimedOut = verifierTimedOut; self.signals = signals
     }
 }
 
 /// What a rollout worker sends to the learners for one step: typed, versioned.
 public struct RolloutBatch: Equatable, Sendable {
     /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     /// Weight version the samples were drawn with.
     public var weightVersion: Int
     /// RL step.
@@ -46,27 +49,32 @@ public struct RolloutBatch: Equatable, Sendable {
     public var workerRank: Int
     /// The samples.
     public var samples: [RolloutSample]
-    /// Seconds spent generating and verifying.
-    public var generationSeconds: Double, rewardSeconds: Double
+    /// Seconds spent generating, verifying and computing ISPO's signals.
+    public var generationSeconds: Double, rewardSeconds: Double, signalSeconds: Double
 
     /// Creates a batch.
     public init(weightVersion: Int, step: Int, workerRank: Int, samples: [RolloutSample],
-                generationSeconds: Double = 0, rewardSeconds: Double = 0) {
+                generationSeconds: Double = 0, rewardSeconds: Double = 0, signalSeconds: Double = 0) {
         self.weightVersion = weightVersion; self.step = step; self.workerRank = workerRank; self.samples = samples
-        self.generationSeconds = generationSeconds; self.rewardSeconds = rewardSeconds
+        self.generationSeconds = generationSeconds; self.rewardSeconds = rewardSeconds; self.signalSeconds = signalSeconds
     }
 
     /// Binary encoding for MPI.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
         w.write(Self.formatVersion); w.write(weightVersion); w.write(step); w.write(workerRank)
-        w.write(generationSeconds); w.write(rewardSeconds)
+        w.write(generationSeconds); w.write(rewardSeconds); w.write(signalSeconds)
         w.write(samples.count)
         for s in samples {
             w.write(s.promptTokens); w.write(s.responseTokens); w.write(s.logProbs); w.write(s.entropies)
             w.write(s.provenance); w.write(s.outcome); w.write(s.reward); w.write(s.groupId)
             w.write(s.dataSource); w.write(s.prompt); w.write(s.response); w.write(s.groundTruth)
             w.write(s.verifierTimedOut ? 1 : 0)
+            w.write(s.signals == nil ? 0 : 1)
+            if let g = s.signals {
+                w.write(g.hasAnswer ? 1 : 0); w.write(g.sequenceInformation); w.write(g.tokenReward)
+                w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb)
+            }
         }
         return w.bytes
     }
@@ -79,7 +87,7 @@ public struct RolloutBatch: Equatable, Sendable {
             throw MessageError("RolloutBatch: format version \(version), expected \(Self.formatVersion); all ranks must run the same binary")
         }
         weightVersion = try r.int(); step = try r.int(); workerRank = try r.int()
-        generationSeconds = try r.double(); rewardSeconds = try r.double()
+        generationSeconds = try r.double(); rewardSeconds = try r.double(); signalSeconds = try r.double()
         let n = try r.int()
         guard n >= 0 && n <= bytes.count else { throw MessageError("RolloutBatch: bad sample count \(n)") }
         samples = []
@@ -88,12 +96,19 @@ public struct RolloutBatch: Equatable, Sendable {
             let outcome = try r.double(), reward = try r.double(), group = try r.int()
             let src = try r.string(), prompt = try r.string(), response = try r.string(), gt = try r.string()
             let timedOut = try r.int() != 0
+            var signals: IntrinsicSignals?
+            if try r.int() != 0 {
+                signals = IntrinsicSignals(hasAnswer: try r.int() != 0, sequenceInformation: try r.double(),
+                                           tokenReward: try r.double(), criticalCount: try r.int(),
+                                           criticalMeanProb: try r.double(), answerProb: try r.double())
+            }
             guard lp.count == rt.count, en.count == rt.count, pv.isEmpty || pv.count == rt.count else {
                 throw MessageError("RolloutBatch: per-token arrays disagree with \(rt.count) response tokens")
             }
             samples.append(RolloutSample(promptTokens: pt, responseTokens: rt, logProbs: lp, entropies: en, provenance: pv,
                                          outcome: outcome, reward: reward, groupId: group, dataSource: src,
-                                         prompt: prompt, response: response, groundTruth: gt, verifierTimedOut: timedOut))
+                                         prompt: prompt, response: response, groundTruth: gt, verifierTimedOut: timedOut,
+                                         signals: signals))
         }
     }
 }

@@ -34,6 +34,17 @@ public final class ShardedOptimizer {
                      segments: model.layout.entries.map { DecaySegment(range: $0.range, decays: $0.decays) })
     }
 
+    /// Global norm of the gradients accumulated so far (summed over learners),
+    /// leaving them untouched: a diagnostic that costs one reduce-scatter of a
+    /// copy. Every learner must call it at the same point.
+    public func accumulatedNorm() throws -> Double {
+        let copy = FlatBuffer(count: model.gradients.count)
+        copy.pointer.update(from: model.gradients.pointer, count: model.gradients.count)
+        if comm.size > 1 { try comm.reduceScatterSum(copy.buffer, counts: counts) }
+        let local = GradientClipping.sumOfSquares(copy.pointer + shard.lowerBound, count: shard.count)
+        return (comm.size > 1 ? try comm.allreduceSum([local])[0] : local).squareRoot()
+    }
+
     /// Applies the accumulated gradients and returns the global gradient norm
     /// before clipping (`maxNorm` ≤ 0 disables clipping). A non-finite norm
     /// leaves the parameters untouched on every learner (the norm is global,

@@ -17,6 +17,7 @@ public enum UpdateOutcomeReduction {
         r.clippedTokens = sums[4]; r.dualClippedTokens = sums[5]; r.logRatioSum = sums[6]
         r.entropySum = sums[7]; r.ratioSum = sums[8]; r.hasKL = sums[11] > 0
         r.ratioMax = maxes[0]; r.ratioMin = -maxes[1]
-        return LearnerUpdate.Outcome(loss: r, logProbAbsDiff: sums[9], logProbTokens: sums[10], gradNorm: o.gradNorm)
+        return LearnerUpdate.Outcome(loss: r, logProbAbsDiff: sums[9], logProbTokens: sums[10], gradNorm: o.gradNorm,
+                                     leadingGradNorm: o.leadingGradNorm)
     }
 }
