@@ -180,6 +180,8 @@ extension ClusterJob {
         ]
         for (source, s) in Dictionary(grouping: generated, by: \.dataSource) {
             m["train/\(source)/acc"] = s.map(\.outcome).reduce(0, +) / Double(s.count)
+            m["train/\(source)/frac_reward_zero_std"] = GroupAdvantages.zeroStdFraction(rewards: s.map(\.outcome),
+                                                                                         groupIds: s.map(\.groupId))
         }
         return m
     }
