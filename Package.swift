@@ -43,6 +43,7 @@ let package = Package(
         // MARK: Infrastructure (knows nothing of transformers)
         .target(name: "Comm", dependencies: ["CMPI"], swiftSettings: fastMath),
         .target(name: "Configs", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
+        .target(name: "Checkpoint", dependencies: ["Tensors", "CZstd"], swiftSettings: fastMath),
 
         // MARK: Roles: where communication meets the model
         .target(name: "Roles",
@@ -55,7 +56,7 @@ let package = Package(
             name: "ispo-cluster",
             dependencies: [
                 "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
-                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles",
+                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
@@ -72,6 +73,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors", "Tokenization"]),
         .testTarget(name: "CommTests", dependencies: ["Comm"]),
         .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
