@@ -15,7 +15,7 @@ arms="${ARMS:-grpo ispo grpo-drgrpo ispo-drgrpo}"
 ranks="${RANKS:-8}"
 steps="${STEPS:-40}"
 lr="${LR:-1e-4}"
-sft_steps="${SFT_STEPS:-300}"
+sft_steps="${SFT_STEPS:-400}"
 families="${FAMILIES:-synthetic:addition:2,synthetic:chain:3,synthetic:addition:4}"
 out="${OUT:-runs/ispo-exp}"
 
