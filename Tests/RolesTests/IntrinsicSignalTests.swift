@@ -8,8 +8,9 @@ import XCTest
 
 /// The rollout-side ISPO passes against direct teacher-forced scoring.
 final class IntrinsicSignalTests: XCTestCase {
-    /// Batched (padded) forward vs one-sequence `score`: different padding and
-    /// BLAS blocking; measured ≤ 4e-6 on these sequences.
+    /// Batched (padded) forward vs one-sequence `score`: padding and BLAS
+    /// blocking may differ; measured 0.0 on these sequences (debug build,
+    /// default kernels), so the bound only allows for summation reordering.
     static let scoreTolerance: Float = 2e-5
 
     func makeModel(seed: UInt64) throws -> Model {
@@ -47,6 +48,7 @@ final class IntrinsicSignalTests: XCTestCase {
         let g0 = try XCTUnwrap(samples[0].signals)
         XCTAssertTrue(g0.hasAnswer)
         XCTAssertEqual(g0.sequenceInformation, Double(with - without), accuracy: Double(Self.scoreTolerance))
+        print("IntrinsicSignalTests: |I − direct| =", abs(g0.sequenceInformation - Double(with - without)))
         XCTAssertEqual(g0.answerProb, exp(Double(with)), accuracy: 1e-5)
         // Sample 1's answer has two tokens: "21".
         let p1 = try codec.encode("Q:12+9\n")
@@ -54,6 +56,7 @@ final class IntrinsicSignalTests: XCTestCase {
         let with1 = samples[1].logProbs.dropLast().suffix(2)
         let expected1 = zip(with1, without1).map { Double($0 - $1) }.reduce(0, +) / 2
         XCTAssertEqual(samples[1].signals!.sequenceInformation, expected1, accuracy: Double(Self.scoreTolerance))
+        print("IntrinsicSignalTests: |I − direct| =", abs(samples[1].signals!.sequenceInformation - expected1))
         XCTAssertFalse(samples[2].signals!.hasAnswer)
         XCTAssertEqual(samples[2].signals!.sequenceInformation, 0)
         // The token reward and critical set follow from the drift against the base's own scores.
@@ -84,6 +87,7 @@ final class IntrinsicSignalTests: XCTestCase {
         let lp = logSoftmax(pRow), lq = logSoftmax(bRow)
         let expected = (0..<V).map { exp(lp[$0]) * (lp[$0] - lq[$0]) }.reduce(0, +)
         XCTAssertEqual(Double(kl[0]), expected, accuracy: 1e-5)
+        print("IntrinsicSignalTests: |KL − Double KL| =", abs(Double(kl[0]) - expected), "max self-KL", same.map(abs).max()!)
         XCTAssertTrue(kl.allSatisfy { $0 >= 0 })
     }
 
