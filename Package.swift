@@ -45,10 +45,15 @@ let package = Package(
         .target(name: "Configs", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
         .target(name: "Checkpoint", dependencies: ["Tensors", "CZstd"], swiftSettings: fastMath),
 
+        // MARK: Weight merging (Merge-of-Thought): pure merges, the allreduce form, model files
+        .target(name: "Merging",
+                dependencies: ["Tensors", "Comm", "Configs", "Transformer", "ModelIO", "Checkpoint"],
+                swiftSettings: fastMath),
+
         // MARK: Roles: where communication meets the model
         .target(name: "Roles",
                 dependencies: ["Tensors", "Layers", "Transformer", "Optimization", "Objectives", "Tasks",
-                               "Tokenization", "ModelIO", "Comm", "Configs"],
+                               "Tokenization", "ModelIO", "Comm", "Configs", "Checkpoint"],
                 swiftSettings: fastMath),
 
         // MARK: Executable
@@ -56,7 +61,7 @@ let package = Package(
             name: "ispo-cluster",
             dependencies: [
                 "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
-                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles", "Checkpoint",
+                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles", "Checkpoint", "Merging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
@@ -74,7 +79,9 @@ let package = Package(
         .testTarget(name: "CommTests", dependencies: ["Comm"]),
         .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors"]),
-        .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors"]),
+        .testTarget(name: "MergingTests",
+                    dependencies: ["Merging", "Comm", "Configs", "ModelIO", "Transformer", "Checkpoint", "Tensors"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

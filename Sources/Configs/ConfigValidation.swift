@@ -170,6 +170,11 @@ extension Config {
         c.atLeast("merge.rounds", merge.rounds, 1)
         c.atLeast("merge.epochs_per_round", merge.epochsPerRound, 1)
         checkMergeParameters(&c, merge.parameters, "merge.parameters")
+        for (key, value) in [("merge.dtype", merge.dtype), ("merge.out_dtype", merge.outDtype)] {
+            guard let value, !MergeConfig.dtypeSpellings.contains(value) else { continue }
+            c.require(false, "\(key) (`\(value)`) must be one of \(MergeConfig.dtypeSpellings.joined(separator: ", ")) "
+                        + "(mergekit's names; merging itself is always fp32)")
+        }
         for (i, m) in merge.models.enumerated() {
             c.require(!m.model.isEmpty, "merge.models.\(i).model is empty: name the model (a teacher branch or path)")
             checkMergeParameters(&c, m.parameters, "merge.models.\(i).parameters")

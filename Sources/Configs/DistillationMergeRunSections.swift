@@ -35,8 +35,11 @@ public struct MergeConfig: Codable, Equatable, Sendable {
     public var baseModel: String? = nil
     /// Parameters for every model unless a model sets its own.
     public var parameters: MergeParameters = MergeParameters()
-    /// mergekit's output dtype; accepted for compatibility, merging is done in fp32. Default: `float32`.
+    /// mergekit's `dtype` (`float32`, `float16`, `bfloat16`): merging is always done in fp32;
+    /// `ispo-cluster merge` writes its output in this dtype unless `out_dtype` is set. Default: `float32`.
     public var dtype: String = "float32"
+    /// mergekit's `out_dtype`: dtype of the file `ispo-cluster merge` writes; null = `dtype`. Default: `null`.
+    public var outDtype: String? = nil
     /// T, merge rounds. Default: `3`.
     public var rounds: Int = 3
     /// E, epochs each branch trains on its teacher's traces per round. Default: `1`.
@@ -72,10 +75,13 @@ public struct MergeParameters: Codable, Equatable, Sendable {
     public var weight: Double? = nil
     /// Fraction of task-vector entries kept (`ties`, `dare_*`), in (0, 1]; null = 1. Default: `null`.
     public var density: Double? = nil
-    /// Divide by the sum of weights; null = mergekit's default (true). Default: `null`.
+    /// Divide by the sum of weights (method-level, top-level `parameters` only); null = mergekit's
+    /// default for the method (true for `linear` and `ties`, false otherwise). Default: `null`.
     public var normalize: Bool? = nil
-    /// Scale of the merged task vector (`task_arithmetic`, `ties`, `dare_*`); null = 1. Default: `null`.
+    /// Scale of the merged task vector (`task_arithmetic`, `ties`, `dare_*`; method-level); null = 1. Default: `null`.
     public var lambda: Double? = nil
+    /// DARE: divide the kept task-vector entries by `density` (method-level); null = true. Default: `null`.
+    public var rescale: Bool? = nil
     /// mergekit memory option; accepted for compatibility, no effect. Default: `null`.
     public var int8Mask: Bool? = nil
 
@@ -156,4 +162,9 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
 
     /// The defaults.
     public init() {}
+}
+
+extension MergeConfig {
+    /// Spellings accepted by `merge.dtype` and `merge.out_dtype` (mergekit's and the short ones).
+    public static let dtypeSpellings = ["float32", "fp32", "float16", "fp16", "half", "bfloat16", "bf16"]
 }
