@@ -19,12 +19,25 @@ grep -qE "error:|failed \(" /tmp/ispo-swift-test-kernels.log && { echo "[test] F
 echo "[test] real MPI processes"
 Launch/test-mpi.sh | tee /tmp/ispo-test-mpi.log
 
+echo "[test] checkpoint fault tests (real MPI processes: kill -9, SIGUSR1, kill during a write, full disk)"
+Launch/test-faults.sh | tee /tmp/ispo-test-faults.log || { echo "[test] fault tests FAILED (log: /tmp/ispo-test-faults.log)"; exit 1; }
+
+echo "[test] Slurm: the sbatch scripts on a private one-node cluster (USR1 -> checkpoint -> requeue -> resume)"
+Launch/test-slurm.sh | tee /tmp/ispo-test-slurm.log || { echo "[test] Slurm tests FAILED (log: /tmp/ispo-test-slurm.log)"; exit 1; }
+
 echo "[test] single-process smoke run of the main job (release binary, every role in one process)"
 .build/release/ispo-cluster run --sft-steps 20 trainer.total_steps=2 trainer.experiment_name=test-single data.val_batch_size=16 | tail -3
 # XCTest's last "Executed N tests" line is the whole run's total.
 unit=$(grep -E "^\s*Executed [0-9]+ tests?, with" /tmp/ispo-swift-test.log | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
 skipped=$(grep -E "^\s*Executed [0-9]+ tests?, with" /tmp/ispo-swift-test.log | tail -1 | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p')
-skipped=${skipped:-0}
+skipped=${skipped:-0}; skipped_xctest=$skipped
 echo "[test] all passed"
 mpi=$(sed -nE 's/^mpi tests: ([0-9]+) passed.*/\1/p' /tmp/ispo-test-mpi.log)
-echo "ispo-cluster tests: $((unit - skipped + mpi + 1)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI checks + the smoke run
+# The fault and Slurm scripts count their checks, skipped ones (with the reason) included.
+count() { sed -nE "s/^$1 tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\\$2/p" "$3" | tail -1; }
+faults=$(count fault 1 /tmp/ispo-test-faults.log); faults_skipped=$(count fault 3 /tmp/ispo-test-faults.log)
+slurm=$(count slurm 1 /tmp/ispo-test-slurm.log); slurm_skipped=$(count slurm 3 /tmp/ispo-test-slurm.log)
+[[ -n "$faults" && -n "$slurm" ]] || { echo "[test] a fault or Slurm test script printed no summary line"; exit 1; }
+grep -hE "^\[(faults|slurm)\] SKIP" /tmp/ispo-test-faults.log /tmp/ispo-test-slurm.log | sed 's/^/[test] skipped: /' || true
+skipped=$((skipped + ${faults_skipped:-0} + ${slurm_skipped:-0}))
+echo "ispo-cluster tests: $((unit - skipped_xctest + mpi + ${faults:-0} + ${slurm:-0} + 1)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI, fault and Slurm checks + the smoke run

@@ -71,6 +71,7 @@ extension ClusterJob {
         metrics["perf/throughput"] = Double(tokens) / seconds
         metrics["perf/rollout_tokens_per_s"] = Double(generated.map(\.responseTokens.count).reduce(0, +)) / max(genSeconds, 1e-9)
         if isLeader {
+            lastStepMetrics = metrics
             logger?.log(step: step, metrics)
             if config.trainer.dumpRollouts, let dir = runDirectory { try dumpRollouts(kept, advantages: adv, step: step, directory: dir) }
         }
@@ -117,6 +118,7 @@ extension ClusterJob {
         let miniSize = max(1, config.actor.ppoMiniBatchSize * config.rollout.n)
         var outcome: LearnerUpdate.Outcome?
         var equalGroupNorms: [Double] = []
+        var skippedUpdates = 0
         let measureEqual = config.algorithm.ispo.computesSignals
         let equalGroups = Set(GroupAdvantages.groupStats(rewards: samples.map(\.outcome), groupIds: samples.map(\.groupId))
             .filter { $0.std < 1e-6 }.map(\.groupId))
@@ -130,6 +132,9 @@ extension ClusterJob {
                 // Samples of equal-outcome groups first, so their gradient norm can be measured on its own.
                 let isEqual = { (k: Int) in equalGroups.contains(mini[k].groupId) }
                 share = share.filter(isEqual) + share.filter { !isEqual($0) }
+                if faultHooks.nanGradientSteps.contains(step) && lc.rank == 0 && epoch == 0 && start == 0 {
+                    optimizer.injectNonFiniteGradient = true
+                }
                 let o = try updater.step(samples: share.map { mini[$0] }, advantages: share.map { miniAdv[$0] },
                                          normalizer: norm, lr: actorLR(step: step),
                                          measureLogProbDiff: epoch == 0 && start == 0,
@@ -139,8 +144,19 @@ extension ClusterJob {
                 if outcome == nil { outcome = merged } else {
                     outcome!.loss.merge(merged.loss); outcome!.gradNorm = merged.gradNorm
                 }
-                if !merged.gradNorm.isFinite && config.checkpoint.nanPolicy == .stop {
-                    throw JobError("step \(step): non-finite gradient norm; stopping (checkpoint.nan_policy=stop). Lower actor.optim.lr or set nan_policy=skip")
+                if !merged.gradNorm.isFinite {
+                    // The optimizer left the parameters untouched on every learner (the norm is global).
+                    if config.checkpoint.nanPolicy == .stop {
+                        throw JobError("step \(step): non-finite gradient norm (\(merged.gradNorm)); the optimizer step was not applied and "
+                                       + "the run stops (checkpoint.nan_policy=stop). Resume from the last checkpoint "
+                                       + "(checkpoint.resume_mode=auto) with a lower actor.optim.lr, or set checkpoint.nan_policy=skip.")
+                    }
+                    skippedUpdates += 1
+                    if isLeader {
+                        print("ispo-cluster: step \(step): non-finite gradient norm (\(merged.gradNorm)); optimizer step skipped (checkpoint.nan_policy=skip)")
+                    }
+                } else {
+                    try checkParametersFinite(step: step)
                 }
                 if start == 0 && epoch == 0 {
                     outcome!.logProbAbsDiff = merged.logProbAbsDiff; outcome!.logProbTokens = merged.logProbTokens
@@ -150,6 +166,7 @@ extension ClusterJob {
         }
         var m = outcome?.loss.values ?? [:]
         m["actor/grad_norm"] = outcome?.gradNorm ?? 0
+        m["actor/nan_skipped_updates"] = Double(skippedUpdates)
         if !equalGroupNorms.isEmpty {
             // Mean over the step's optimizer steps of ‖g‖ from all-correct / all-wrong groups.
             m["ispo/grad_norm_equal_groups"] = equalGroupNorms.reduce(0, +) / Double(equalGroupNorms.count)

@@ -1,3 +1,4 @@
+import Checkpoint
 import Comm
 import Configs
 import Foundation
@@ -46,6 +47,14 @@ public final class ClusterJob {
     var ispoScale = RunningScale()
     /// Metrics of the evaluations, by step, on the leader (for the final report).
     public internal(set) var evaluations: [(step: Int, metrics: [String: Double])] = []
+    /// The run's checkpoints (nil: no run directory, nothing saved); set on every rank by `resumeIfRequested`.
+    var checkpointStore: CheckpointStore?
+    /// The leader's metrics of the last RL step (for the checkpoint manifest and retention).
+    var lastStepMetrics: [String: Double] = [:]
+    /// Test-only fault injection.
+    var faultHooks = JobFaultHooks()
+    /// Set when `run()` returned early after a stop request (SIGUSR1), with the checkpoint it wrote.
+    public internal(set) var stopped: JobStop?
 
     var isLeader: Bool { world.rank == leaderRank }
     var leaderRank: Int { layout.ranks(.learner)[0] }
@@ -122,20 +131,47 @@ public final class ClusterJob {
         return Date().timeIntervalSince(t)
     }
 
-    /// Runs the configured pipeline to the end.
+    /// Runs the configured pipeline to the end, or until a stop request
+    /// (SIGUSR1), after which it checkpoints the step and returns with `stopped` set.
+    /// Resumes first when `checkpoint.resume_mode` finds a checkpoint.
     public func run() throws {
         let pipeline = config.trainer.pipeline
-        if pipeline == .demo || pipeline == .sft { try supervisedWarmStart() }
-        if config.trainer.valBeforeTrain || pipeline == .eval { try evaluate(step: 0) }
-        if pipeline == .rl || pipeline == .demo {
+        let resumed = try resumeIfRequested()
+        let hasRL = pipeline == .rl || pipeline == .demo
+        let saveFreq = config.checkpoint.saveFreq
+        if !(resumed?.warmStartDone ?? false) {
+            if pipeline == .demo || pipeline == .sft { try supervisedWarmStart() }
+        }
+        if pipeline == .eval || (resumed == nil && config.trainer.valBeforeTrain) { try evaluate(step: resumed?.step ?? 0) }
+        if hasRL {
             let total = config.trainer.totalSteps ?? 0
-            for step in 1...max(total, 1) where total > 0 {
+            var step = resumed?.step ?? 0
+            // A stop requested during the pre-RL phase is honoured at its end (step 0).
+            if step == 0, step < total, try stopRequestedEverywhere(afterStep: 0) {
+                stopped = JobStop(step: 0, checkpoint: resumed == nil ? try saveCheckpoint(step: 0, warmStartDone: true) : nil)
+                try world.barrier()
+                return
+            }
+            while step < total {
+                step += 1
                 try rlStep(step)
                 let freq = config.trainer.testFreq
                 if (freq > 0 && step % freq == 0) || step == total { try evaluate(step: step) }
+                let stop = try stopRequestedEverywhere(afterStep: step)
+                let periodic = saveFreq > 0 && (step % saveFreq == 0 || step == total)
+                var saved: String?
+                if periodic || stop { saved = try saveCheckpoint(step: step, warmStartDone: true) }
+                if stop && step < total {
+                    stopped = JobStop(step: step, checkpoint: saved)
+                    break
+                }
             }
         } else if pipeline == .sft {
-            try evaluate(step: warmStart.steps)
+            if resumed == nil {
+                try evaluate(step: warmStart.steps)
+                // The warm-started policy as step 0, for an rl run to start from (resume_mode=<this checkpoint>).
+                if saveFreq > 0 { try saveCheckpoint(step: 0, warmStartDone: true) }
+            }
         }
         try world.barrier()
     }

@@ -22,6 +22,8 @@ public final class ShardedOptimizer {
     /// AdamW over `shard`.
     public let adam: AdamW
     let model: Model
+    /// Test hook: the next `step` sees a NaN in this learner's first gradient (one-shot).
+    var injectNonFiniteGradient = false
 
     /// Shards `model`'s flat buffer over `comm`'s ranks.
     public init(model: Model, comm: Communicator, config: AdamWConfig) {
@@ -52,6 +54,7 @@ public final class ShardedOptimizer {
     @discardableResult
     public func step(lr: Double, maxNorm: Double) throws -> Double {
         let grads = model.gradients.buffer, params = model.parameters.buffer
+        if injectNonFiniteGradient { model.gradients.pointer[0] = .nan; injectNonFiniteGradient = false }
         if comm.size > 1 { try comm.reduceScatterSum(grads, counts: counts) }
         let g = model.gradients.pointer + shard.lowerBound
         let local = GradientClipping.sumOfSquares(g, count: shard.count)

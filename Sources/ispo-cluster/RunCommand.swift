@@ -28,8 +28,11 @@ struct Run: ParsableCommand {
         let underMPI = MPIRuntime.isLaunchedUnderMPI
         if underMPI { try MPIRuntime.initialize() }
         let world: Communicator = underMPI ? try MPICommunicator.world() : LoopbackWorld(size: 1).communicator(rank: 0)
+        // SIGUSR1 (Slurm's --signal=B:USR1@… forwarded by the sbatch trap): checkpoint at the end of the step and exit.
+        StopRequest.installSignalHandler()
+        var stopped = false
         do {
-            try runJob(world: world)
+            stopped = try runJob(world: world)
         } catch {
             FileHandle.standardError.write(Data("ispo-cluster rank \(world.rank): \(error)\n".utf8))
             // One rank failing must not leave the others waiting in a collective.
@@ -37,9 +40,11 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         if underMPI { try MPIRuntime.finalize() }
+        if stopped { throw ExitCode(StopRequest.exitCode) }
     }
 
-    func runJob(world: Communicator) throws {
+    /// Runs the job; true when it stopped early on a request (SIGUSR1) after checkpointing.
+    func runJob(world: Communicator) throws -> Bool {
         let base = configFile == nil ? DefaultJob.overrides : []
         let config = try Config.load(yamlFile: configFile, overrides: base + overrides)
         try config.validate()
@@ -63,7 +68,16 @@ struct Run: ParsableCommand {
         let job = try ClusterJob(world: world, layout: layout, config: config, warmStart: warm, root: root,
                                  runDirectory: world.rank == leader ? runDir : nil)
         try job.run()
+        if let stop = job.stopped {
+            if world.rank == leader {
+                let where_ = stop.checkpoint.map { "checkpoint \($0) saved" } ?? "no run directory, nothing saved"
+                print("ispo-cluster: stopped on request (SIGUSR1) after step \(stop.step); \(where_). "
+                      + "Exit code \(StopRequest.exitCode): run the same command again (checkpoint.resume_mode=auto) to continue.")
+            }
+            return true
+        }
         if world.rank == leader { printReport(job.evaluations, runDir: runDir) }
+        return false
     }
 
     func printReport(_ evals: [(step: Int, metrics: [String: Double])], runDir: String) {
