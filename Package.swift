@@ -81,7 +81,8 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors"]),
         .testTarget(name: "MergingTests",
                     dependencies: ["Merging", "Comm", "Configs", "ModelIO", "Transformer", "Checkpoint", "Tensors"]),
-        .testTarget(name: "RolesTests", dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint"]),
+        .testTarget(name: "RolesTests",
+                    dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint", "Objectives"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

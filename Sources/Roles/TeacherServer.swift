@@ -1,0 +1,203 @@
+import Comm
+import Foundation
+import Layers
+import Tensors
+import Transformer
+
+/// What MOTAB (and any other method needing a teacher) asks of a teacher,
+/// whether it lives on this rank (`LocalTeacher`), on another rank
+/// (`TeacherClient`) or in a test (a scripted teacher).
+public protocol Teacher: AnyObject {
+    /// Teacher-forced scores, one result per query.
+    func score(_ queries: [ScoreQuery]) throws -> [ScoreResult]
+    /// Greedy continuations to the next step boundary, one result per query.
+    func continueSequences(_ queries: [ContinueQuery], boundaryTokens: Set<Int32>,
+                           stopTokens: Set<Int32>) throws -> [ContinueResult]
+}
+
+/// A request a teacher cannot serve: expected, found, what to do.
+public struct TeacherError: Error, CustomStringConvertible {
+    /// The message.
+    public let description: String
+    /// Wraps a message.
+    public init(_ s: String) { description = s }
+}
+
+/// A teacher holding its own `Model` on this rank; also what `TeacherServer`
+/// runs for requests from other ranks. Requests are validated first, so a
+/// bad request throws `TeacherError` instead of tripping a model precondition.
+public final class LocalTeacher: Teacher {
+    /// The teacher network (frozen: nothing here changes its parameters).
+    public let model: Model
+
+    /// Wraps a loaded model (`TeacherModels.load` or `.tiny`).
+    public init(model: Model) { self.model = model }
+
+    public func score(_ queries: [ScoreQuery]) throws -> [ScoreResult] {
+        let V = model.config.vocabSize, maxLen = model.config.maxSeqLen
+        for (i, q) in queries.enumerated() {
+            try checkTokens(q.tokens, "score query \(i)")
+            guard q.tokens.count >= 2, q.tokens.count <= maxLen else {
+                throw TeacherError("score query \(i): expected 2...\(maxLen) tokens (the teacher's context), found \(q.tokens.count); shorten the sequence or load the teacher with a longer max_seq_len")
+            }
+            guard q.from >= 1, q.from <= q.tokens.count else {
+                throw TeacherError("score query \(i): expected from in 1...\(q.tokens.count), found \(q.from); pass the index of the first response token")
+            }
+            guard q.topK >= 0, q.topK <= V else {
+                throw TeacherError("score query \(i): expected top_k in 0...\(V) (the vocabulary), found \(q.topK)")
+            }
+        }
+        var out = [ScoreResult](repeating: ScoreResult(logProbs: []), count: queries.count)
+        let work = queries.indices.filter { queries[$0].from < queries[$0].tokens.count }
+        if work.isEmpty { return out }
+        TeacherForcedScoring.forEachChunk(model: model, sequences: work.map { queries[$0].tokens }) { chunk, T, logits in
+            for (b, k) in chunk.enumerated() {
+                let q = queries[work[k]]
+                var res = ScoreResult(logProbs: [])
+                for t in q.from..<q.tokens.count {
+                    let row = logits.row(b * T + t - 1)
+                    let st = LogitsMath.stats(row, V)
+                    res.logProbs.append(Float(Double(row[Int(q.tokens[t])]) - st.logZ))
+                    if q.entropies { res.entropies.append(Float(st.logZ - st.meanLogit)) }
+                    if q.topK > 0 {
+                        for j in Self.topK(row, V, q.topK) {
+                            res.topIds.append(Int32(j)); res.topLogProbs.append(Float(Double(row[j]) - st.logZ))
+                        }
+                    }
+                }
+                out[work[k]] = res
+            }
+        }
+        return out
+    }
+
+    public func continueSequences(_ queries: [ContinueQuery], boundaryTokens: Set<Int32>,
+                                  stopTokens: Set<Int32>) throws -> [ContinueResult] {
+        let maxLen = model.config.maxSeqLen
+        for (i, q) in queries.enumerated() {
+            try checkTokens(q.prefix, "continue query \(i)")
+            guard !q.prefix.isEmpty, q.prefix.count < maxLen else {
+                throw TeacherError("continue query \(i): expected a prefix of 1...\(maxLen - 1) tokens (room to continue in the teacher's context), found \(q.prefix.count); shorten the rollout or load the teacher with a longer max_seq_len")
+            }
+            guard q.maxTokens >= 0 else {
+                throw TeacherError("continue query \(i): expected max_tokens ≥ 0, found \(q.maxTokens)")
+            }
+        }
+        try checkTokens(Array(boundaryTokens) + Array(stopTokens), "boundary/stop tokens")
+        var out = [ContinueResult](repeating: ContinueResult(tokens: [], logProbs: []), count: queries.count)
+        let work = queries.indices.filter { queries[$0].maxTokens > 0 }
+        if work.isEmpty { return out }
+        // Greedy decoding is deterministic, so one batched run to the largest
+        // budget, cut per query, equals per-query runs.
+        let budget = work.map { queries[$0].maxTokens }.max()!
+        let options = SamplingOptions(greedy: true, maxNewTokens: budget, stopTokens: boundaryTokens.union(stopTokens))
+        let done = model.generate(prompts: work.map { queries[$0].prefix }, options: options,
+                                  seeds: [UInt64](repeating: 0, count: work.count))
+        for (k, i) in work.enumerated() {
+            let n = min(done[k].tokens.count, queries[i].maxTokens)
+            out[i] = ContinueResult(tokens: Array(done[k].tokens.prefix(n)), logProbs: Array(done[k].logProbs.prefix(n)))
+        }
+        return out
+    }
+
+    /// Every id inside the teacher's vocabulary.
+    func checkTokens(_ tokens: [Int32], _ what: String) throws {
+        let V = model.config.vocabSize
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= V }) {
+            throw TeacherError("\(what): expected token ids in 0..<\(V) (the teacher's vocabulary), found \(bad); student and teacher must share a tokenizer")
+        }
+    }
+
+    /// Indices of the k largest entries, largest first, ties to the lower index.
+    static func topK(_ row: UnsafePointer<Float>, _ n: Int, _ k: Int) -> [Int] {
+        var idx = Array(0..<n)
+        idx.sort { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+        return Array(idx.prefix(k))
+    }
+}
+
+/// Loading a teacher's network.
+public enum TeacherModels {
+    /// A `.gguf` file or a Hugging Face folder (weights in fp32), via `ModelLoading`.
+    public static func load(path: String, maxSeqLen: Int? = nil) throws -> Model {
+        try ModelLoading.load(path: path, maxSeqLen: maxSeqLen).model
+    }
+
+    /// A randomly initialised model of `config` (tests, and a stand-in before a
+    /// trained teacher exists).
+    public static func tiny(config: ModelConfig, seed: UInt64) throws -> Model {
+        let m = try Model(config: config)
+        m.initialize(seed: seed)
+        return m
+    }
+}
+
+/// The teacher rank's loop: answers `TeacherRequest`s from any rank with the
+/// wrapped `Teacher` until every client rank has sent `.shutdown`. A request
+/// that fails (undecodable, invalid, or throwing in the teacher) is answered
+/// with `.failure` and the loop goes on; only communication errors end it.
+public final class TeacherServer {
+    /// What serves the requests (a `LocalTeacher`, or a scripted one in tests).
+    public let teacher: Teacher
+    /// The world (or any communicator holding this rank and the clients).
+    public let comm: Communicator
+    /// Ranks that will send `.shutdown`.
+    public let clients: Set<Int>
+
+    /// Counts of what the loop did.
+    public struct Stats: Equatable, Sendable {
+        /// Requests answered with results, with failures, and shutdowns received.
+        public var served = 0, failed = 0, shutdowns = 0
+        /// Sequences scored and continued, and teacher tokens written.
+        public var scoredSequences = 0, continuedSequences = 0, tokensWritten = 0
+    }
+
+    /// A server for `clients` (ranks of `comm`, possibly including this one).
+    public init(teacher: Teacher, comm: Communicator, clients: [Int]) {
+        self.teacher = teacher; self.comm = comm; self.clients = Set(clients)
+    }
+
+    /// Serves until every client has shut down; returns the counts.
+    public func serve() throws -> Stats {
+        var stats = Stats()
+        var open = clients
+        while !open.isEmpty {
+            let msg = try comm.receive(from: nil, tag: TeacherTags.request)
+            let request: TeacherRequest
+            do { request = try TeacherRequest(decoding: msg.bytes) } catch {
+                stats.failed += 1
+                try reply(.failure(id: -1, message: "teacher rank \(comm.rank): \(error)"), to: msg.source)
+                continue
+            }
+            let answer: TeacherReply
+            switch request {
+            case .shutdown:
+                stats.shutdowns += 1
+                open.remove(msg.source)
+                continue
+            case let .score(id, queries):
+                do {
+                    answer = .scores(id: id, results: try teacher.score(queries))
+                    stats.served += 1; stats.scoredSequences += queries.count
+                } catch {
+                    answer = .failure(id: id, message: "teacher rank \(comm.rank): \(error)"); stats.failed += 1
+                }
+            case let .continuation(id, queries, boundary, stop):
+                do {
+                    let results = try teacher.continueSequences(queries, boundaryTokens: Set(boundary), stopTokens: Set(stop))
+                    answer = .continuations(id: id, results: results)
+                    stats.served += 1; stats.continuedSequences += queries.count
+                    stats.tokensWritten += results.map(\.tokens.count).reduce(0, +)
+                } catch {
+                    answer = .failure(id: id, message: "teacher rank \(comm.rank): \(error)"); stats.failed += 1
+                }
+            }
+            try reply(answer, to: msg.source)
+        }
+        return stats
+    }
+
+    private func reply(_ r: TeacherReply, to rank: Int) throws {
+        try comm.send(r.encoded(), to: rank, tag: TeacherTags.reply)
+    }
+}
