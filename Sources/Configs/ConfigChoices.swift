@@ -108,4 +108,11 @@ public enum Pipeline: String, ConfigChoice {
     case eval
     /// The built-in tiny demo.
     case demo
+    /// On-policy distillation from teacher ranks: MOTAB or its baselines (`distillation.mode`).
+    case distill
+    /// Merge-of-Thought: teacher-branch fine-tuning merged by allreduce, `merge.rounds` rounds.
+    case mot
+
+    /// Whether the derived rank layout needs teacher ranks.
+    public var usesTeachers: Bool { self == .distill || self == .mot }
 }

@@ -166,6 +166,10 @@ public final class ClusterJob {
                     break
                 }
             }
+        } else if pipeline == .distill {
+            try runDistillation()
+        } else if pipeline == .mot {
+            try runMergeOfThought()
         } else if pipeline == .sft {
             if resumed == nil {
                 try evaluate(step: warmStart.steps)

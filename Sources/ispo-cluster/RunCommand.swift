@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
         Blas.configure(threads: threads)
         let root = FileManager.default.currentDirectoryPath
         let layout = config.cluster.layout.isEmpty
-            ? try RankLayout.derived(worldSize: world.size, teachers: false)
+            ? try RankLayout.derived(worldSize: world.size, teachers: config.trainer.pipeline.usesTeachers)
             : try RankLayout.load(nameOrPath: config.cluster.layout, clusterDirectory: root + "/Cluster", worldSize: world.size)
         // Batch arithmetic depends on how many learners the layout has.
         try config.validate(learners: layout.ranks(.learner).count)
