@@ -18,6 +18,14 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     public var alpha: Double = 1
     /// Also trigger on the teacher's entropy of the student's prefix. Default: `false`.
     public var teacherTrigger: Bool = false
+    /// The teachers' models, one per teacher rank in rank order (a run's
+    /// checkpoint directory, a GGUF or safetensors file, or a Hugging Face
+    /// folder); used by the `distill` and `mot` pipelines. Default: `[]`.
+    public var teacherModels: [String] = []
+    /// Reverse-KL estimator on student tokens: `full` (the teacher's whole
+    /// distribution per position) or `sampled` (log π_S − log π_T of the sampled
+    /// token as a policy-gradient reward). Default: `full`.
+    public var estimator: String = "full"
 
     /// The defaults.
     public init() {}
