@@ -6,6 +6,7 @@
 #   Launch/ispo-experiment.sh      # 3 seeds × {grpo, ispo} × {std-normalised, Dr.GRPO advantages}, 8 ranks
 #   SEEDS="1 2 3 4 5" STEPS=60 Launch/ispo-experiment.sh
 #   ARMS="ispo ispo-union" Launch/ispo-experiment.sh   # ablations (see arm_flags)
+#   LR=3e-5 ARMS="grpo ispo" OUT=runs/ispo-exp-lr3e-5 Launch/ispo-experiment.sh   # the second table of Docs/Results-ISPO.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Launch/setup.sh
@@ -52,4 +53,11 @@ for seed in $seeds; do
   done
 done
 python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib
-python3 Launch/ispo_report.py "$out" --arms $arms --figures "$out/figures"
+# The table goes to $out/results.md; UPDATE_DOC=1 also replaces the matching
+# section of Docs/Results-ISPO.md and its plots in Docs/figures/.
+python3 Launch/ispo_report.py "$out" --arms $arms --figures "$out/figures" --prefix "ispo_lr$lr" \
+  --doc "$out/results.md" --section "ispo-lr$lr"
+if [ "${UPDATE_DOC:-0}" = 1 ]; then
+  python3 Launch/ispo_report.py "$out" --arms $arms --figures Docs/figures --prefix "ispo_lr$lr" \
+    --doc Docs/Results-ISPO.md --section "ispo-lr$lr" > /dev/null
+fi

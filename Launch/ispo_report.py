@@ -7,8 +7,8 @@ and hallucinated-certainty diagnostics, and the step cost. With --doc it
 replaces the part of that file between `<!-- ispo-table:start -->` and
 `<!-- ispo-table:end -->`; plots go to --figures.
 
-    python3 Launch/ispo_report.py runs/ispo-exp --arms grpo ispo \
-        --doc Docs/Results-ISPO.md --figures Docs/figures
+    python3 Launch/ispo_report.py runs/ispo-exp --arms grpo ispo grpo-drgrpo ispo-drgrpo \
+        --doc Docs/Results-ISPO.md --section ispo-lr1e-4 --figures Docs/figures --prefix ispo_lr1e-4
 """
 import argparse
 import glob
@@ -59,7 +59,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("exp", help="experiment folder, e.g. runs/ispo-exp")
     ap.add_argument("--arms", nargs="+", default=["grpo", "ispo"])
-    ap.add_argument("--doc", help="markdown file whose ispo-table section is replaced")
+    ap.add_argument("--doc", help="markdown file whose <section> part is replaced")
+    ap.add_argument("--section", default="ispo-table", help="marker name in --doc (default ispo-table)")
+    ap.add_argument("--prefix", default="ispo", help="file-name prefix of the plots (default ispo)")
     ap.add_argument("--figures", help="folder for the PNG plots")
     ap.add_argument("--window", type=int, default=5, help="steps averaged for 'early' and 'late' (default 5)")
     args = ap.parse_args()
@@ -114,8 +116,6 @@ def main():
         ("sequence information I, wrong rollouts", "ispo/seq_info_wrong", 1, total, False),
         ("critical-set size (tokens)", "ispo/critical_set_size", 1, total, False),
         ("training outcome accuracy, late", "train/outcome_acc", total - w + 1, total, True),
-        ("step time (s)", "timing_s/step", 1, total, False),
-        ("signal passes (s/step)", "timing_s/ispo_signals", 1, total, False),
     ]
     out.append("| measure | " + " | ".join(args.arms) + " |")
     out.append("|---|" + "---|" * len(args.arms))
@@ -124,10 +124,16 @@ def main():
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     report = "\n".join(out) + "\n"
     print(report)
+    # Timings depend on the machine and its load: printed, but kept out of the reproducible table.
+    print("Timing on this machine (not part of the reproducible table; see `ispo-cluster bench ispo` for the cost ratio):")
+    for label, key in [("step time (s)", "timing_s/step"), ("generation (s/step)", "timing_s/gen"),
+                       ("signal passes (s/step)", "timing_s/ispo_signals"), ("update (s/step)", "timing_s/update_actor")]:
+        cells = [fmt(mean_std([window_mean(st, key, 1, total) for st, _ in runs[a].values()])) for a in args.arms]
+        print(f"  {label}: " + ", ".join(f"{a} {c}" for a, c in zip(args.arms, cells)))
 
     if args.doc:
         text = open(args.doc).read() if os.path.exists(args.doc) else ""
-        start, end = "<!-- ispo-table:start -->", "<!-- ispo-table:end -->"
+        start, end = f"<!-- {args.section}:start -->", f"<!-- {args.section}:end -->"
         block = f"{start}\n{report}{end}"
         if start in text and end in text:
             text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
@@ -138,7 +144,7 @@ def main():
         print(f"updated {args.doc}", file=sys.stderr)
 
     if args.figures:
-        plot(runs, args.arms, families, args.figures)
+        plot(runs, args.arms, families, args.figures, args.prefix)
 
 
 def series(runs, arm, key, source="steps"):
@@ -148,7 +154,7 @@ def series(runs, arm, key, source="steps"):
     return common, [statistics.mean(p[s][key] for p in per_seed) for s in common]
 
 
-def plot(runs, arms, families, folder):
+def plot(runs, arms, families, folder, prefix):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -162,7 +168,7 @@ def plot(runs, arms, families, folder):
             ax.plot(x, [100 * v for v in y], marker="o", color=colors[a], label=a)
         ax.set_title(fam); ax.set_xlabel("RL step"); ax.set_ylabel("greedy accuracy (%)"); ax.grid(alpha=0.3)
     axes[0][0].legend()
-    fig.tight_layout(); fig.savefig(os.path.join(folder, "ispo_accuracy.png"), dpi=110); plt.close(fig)
+    fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_accuracy.png"), dpi=110); plt.close(fig)
 
     panels = [("frac_reward_zero_std", "outcome-level zero-std fraction"),
               ("effective_zero_adv_frac", "effective zero-advantage fraction"),
@@ -174,7 +180,7 @@ def plot(runs, arms, families, folder):
             ax.plot(x, y, color=colors[a], label=a)
         ax.set_title(title); ax.set_xlabel("RL step"); ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.tight_layout(); fig.savefig(os.path.join(folder, "ispo_zero_advantage.png"), dpi=110); plt.close(fig)
+    fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_zero_advantage.png"), dpi=110); plt.close(fig)
 
     panels = [("ispo/wrong_critical_prob", "π on critical tokens, wrong rollouts"),
               ("ispo/wrong_confident_frac", "wrong answers with answer π > 0.9"),
@@ -186,8 +192,8 @@ def plot(runs, arms, families, folder):
             ax.plot(x, y, color=colors[a], label=a)
         ax.set_title(title); ax.set_xlabel("RL step"); ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.tight_layout(); fig.savefig(os.path.join(folder, "ispo_certainty.png"), dpi=110); plt.close(fig)
-    print(f"plots in {folder}/ispo_accuracy.png, ispo_zero_advantage.png, ispo_certainty.png", file=sys.stderr)
+    fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_certainty.png"), dpi=110); plt.close(fig)
+    print(f"plots in {folder}/{prefix}_accuracy.png, {prefix}_zero_advantage.png, {prefix}_certainty.png", file=sys.stderr)
 
 
 if __name__ == "__main__":
