@@ -53,7 +53,7 @@ let package = Package(
         // MARK: Roles: where communication meets the model
         .target(name: "Roles",
                 dependencies: ["Tensors", "Layers", "Transformer", "Optimization", "Objectives", "Tasks",
-                               "Tokenization", "ModelIO", "Comm", "Configs", "Checkpoint"],
+                               "Tokenization", "ModelIO", "Comm", "Configs", "Checkpoint", "Merging"],
                 swiftSettings: fastMath),
 
         // MARK: Executable
@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "MergingTests",
                     dependencies: ["Merging", "Comm", "Configs", "ModelIO", "Transformer", "Checkpoint", "Tensors"]),
         .testTarget(name: "RolesTests",
-                    dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint", "Objectives"]),
+                    dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint", "Objectives",
+                                   "Merging"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

@@ -167,6 +167,8 @@ extension Config {
         c.atLeast("distillation.max_interventions", d.maxInterventions, 0)
         c.atLeast("distillation.teacher_max_tokens", d.teacherMaxTokens, 1)
         c.require(d.alpha >= 0, "distillation.alpha (\(d.alpha)) must be ≥ 0")
+        c.require(["full", "sampled"].contains(d.estimator), "distillation.estimator (`\(d.estimator)`) must be `full` "
+                    + "(the teacher's whole distribution per position) or `sampled` (the sampled token's log-ratio)")
         c.atLeast("merge.rounds", merge.rounds, 1)
         c.atLeast("merge.epochs_per_round", merge.epochsPerRound, 1)
         checkMergeParameters(&c, merge.parameters, "merge.parameters")

@@ -54,9 +54,26 @@ public struct MergeConfig: Codable, Equatable, Sendable {
     public var epochsPerRound: Int = 1
     /// Seed of DARE's random drops; null = `trainer.seed`. Default: `null`.
     public var seed: Int? = nil
+    /// What the `mot` pipeline trains: `none` (Merge-of-Thought), or a baseline with
+    /// the same total optimizer steps: `single` (the teacher with the most correct
+    /// traces), `union` (all teachers' traces pooled). Default: `none`.
+    public var baseline: MoTBaseline = .none
+    /// Prompts each teacher writes traces for (the same prompts for every teacher;
+    /// incorrect traces are dropped). Default: `256`.
+    public var tracePrompts: Int = 256
 
     /// The defaults.
     public init() {}
+}
+
+/// `merge.baseline`: Merge-of-Thought or one of its baselines (METHODS §3).
+public enum MoTBaseline: String, ConfigChoice {
+    /// Merge-of-Thought: K branches, one per teacher, merged every round.
+    case none
+    /// One student trained on the best single teacher's traces.
+    case single
+    /// One student trained on the union of all teachers' traces.
+    case union
 }
 
 /// One entry of `merge.models` (mergekit: `- model: … parameters: {…}`).

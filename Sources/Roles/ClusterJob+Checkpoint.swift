@@ -329,7 +329,9 @@ extension ClusterJob {
                 let manifest = CheckpointManifest(
                     step: step, worldSize: world.size,
                     layout: ["roles": layout.describe(), "learners": "\(learnerRanks.count)",
-                             "parameters": "\(model.parameters.count)", "model_shards": "learner ZeRO-1 balanced split"],
+                             "parameters": "\(model.parameters.count)", "model_shards": "learner ZeRO-1 balanced split",
+                             // The architecture, so the checkpoint loads as a model (merges, MoT/MOTAB teachers).
+                             "model_config": String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)],
                     config: config.resolvedYAML(), metrics: metrics, shards: reports.flatMap(\.summaries))
                 let info = try store.commit(manifest)
                 committed = info.path

@@ -53,6 +53,8 @@ public final class ClusterJob {
     var lastStepMetrics: [String: Double] = [:]
     /// Test-only fault injection.
     var faultHooks = JobFaultHooks()
+    /// Test-only records of the MoT pipeline (`ClusterJob+MoT.swift`).
+    var motHooks = JobMoTHooks()
     /// Set when `run()` returned early after a stop request (SIGUSR1), with the checkpoint it wrote.
     public internal(set) var stopped: JobStop?
 

@@ -3,7 +3,8 @@ import Tasks
 import Tensors
 
 /// Where prompts come from: synthetic families (`synthetic:chain:5`, an
-/// endless seeded stream) or benchmark files (`gsm8k_train`, `math500`, … from
+/// endless seeded stream; `synthetic:addition:3@style2` writes the SFT
+/// completions in trace style 2, the data source stays `addition:3`) or benchmark files (`gsm8k_train`, `math500`, … from
 /// the fetched cache). Every rank builds the same batches from the run seed,
 /// so prompts never travel over MPI.
 public struct PromptData {
@@ -20,7 +21,11 @@ public struct PromptData {
         self.runSeed = runSeed
         sources = try specs.map { spec in
             if spec.hasPrefix("synthetic:") {
-                return .synthetic(try SyntheticFamilies.named(String(spec.dropFirst("synthetic:".count))))
+                do {
+                    return .synthetic(try SyntheticFamilies.named(String(spec.dropFirst("synthetic:".count))))
+                } catch {
+                    throw PromptDataError("data spec '\(spec)': \(error)")
+                }
             }
             let examples = try BenchmarkSuite.load(spec, root: root, maxSamples: maxSamples)
             let items = examples.map { e -> PromptItem in

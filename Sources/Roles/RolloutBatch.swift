@@ -24,23 +24,29 @@ public struct RolloutSample: Equatable, Sendable {
     public var verifierTimedOut: Bool
     /// ISPO's intrinsic signals (nil when not computed).
     public var signals: IntrinsicSignals?
+    /// Per response token: the teacher's log-prob of the token (distillation; empty when not scored).
+    public var teacherLogProbs: [Float]
+    /// (response tokens · V) the teacher's full log-softmax row at every response
+    /// position (the `full` distillation estimator); empty when not asked for.
+    public var teacherRows: [Float]
 
     /// Creates a sample.
     public init(promptTokens: [Int32], responseTokens: [Int32], logProbs: [Float], entropies: [Float],
                 provenance: [Int32] = [], outcome: Double, reward: Double, groupId: Int, dataSource: String,
                 prompt: String, response: String, groundTruth: String, verifierTimedOut: Bool = false,
-                signals: IntrinsicSignals? = nil) {
+                signals: IntrinsicSignals? = nil, teacherLogProbs: [Float] = [], teacherRows: [Float] = []) {
         self.promptTokens = promptTokens; self.responseTokens = responseTokens; self.logProbs = logProbs
         self.entropies = entropies; self.provenance = provenance; self.outcome = outcome; self.reward = reward
         self.groupId = groupId; self.dataSource = dataSource; self.prompt = prompt; self.response = response
         self.groundTruth = groundTruth; self.verifierTimedOut = verifierTimedOut; self.signals = signals
+        self.teacherLogProbs = teacherLogProbs; self.teacherRows = teacherRows
     }
 }
 
 /// What a rollout worker sends to the learners for one step: typed, versioned.
 public struct RolloutBatch: Equatable, Sendable {
     /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     /// Weight version the samples were drawn with.
     public var weightVersion: Int
     /// RL step.
@@ -75,6 +81,7 @@ public struct RolloutBatch: Equatable, Sendable {
                 w.write(g.hasAnswer ? 1 : 0); w.write(g.sequenceInformation); w.write(g.tokenReward)
                 w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb)
             }
+            w.write(s.teacherLogProbs); w.write(s.teacherRows)
         }
         return w.bytes
     }
@@ -102,13 +109,15 @@ public struct RolloutBatch: Equatable, Sendable {
                                            tokenReward: try r.double(), criticalCount: try r.int(),
                                            criticalMeanProb: try r.double(), answerProb: try r.double())
             }
-            guard lp.count == rt.count, en.count == rt.count, pv.isEmpty || pv.count == rt.count else {
+            let tlp = try r.floats(), rows = try r.floats()
+            guard lp.count == rt.count, en.count == rt.count, pv.isEmpty || pv.count == rt.count,
+                  tlp.isEmpty || tlp.count == rt.count, rows.isEmpty || (!rt.isEmpty && rows.count % rt.count == 0) else {
                 throw MessageError("RolloutBatch: per-token arrays disagree with \(rt.count) response tokens")
             }
             samples.append(RolloutSample(promptTokens: pt, responseTokens: rt, logProbs: lp, entropies: en, provenance: pv,
                                          outcome: outcome, reward: reward, groupId: group, dataSource: src,
                                          prompt: prompt, response: response, groundTruth: gt, verifierTimedOut: timedOut,
-                                         signals: signals))
+                                         signals: signals, teacherLogProbs: tlp, teacherRows: rows))
         }
     }
 }

@@ -9,6 +9,10 @@ import Tensors
 ///     A:68
 ///
 /// Difficulty is the number of operations; one step per operation.
+///
+/// `style` picks how the steps are written (the answer line is the same):
+/// 0 (default) `24*3=72`; 1 `*3=72` (the operation and the new value);
+/// 2 `72` (running values only).
 public struct ChainTask: SyntheticFamily {
     /// One operation of a chain.
     public enum Op: Equatable, Sendable {
@@ -44,10 +48,17 @@ public struct ChainTask: SyntheticFamily {
     /// Number of operations.
     public let stepCount: Int
 
-    /// A family of chains of `steps` operations (1...10 in the registry).
-    public init(steps: Int) {
+    /// Trace style, 0..<`ChainTask.styleCount` (0 = the original).
+    public let style: Int
+    /// Number of trace styles.
+    public static let styleCount = 3
+
+    /// A family of chains of `steps` operations (1...10 in the registry), written in `style`.
+    public init(steps: Int, style: Int = 0) {
         precondition(steps >= 1, "ChainTask: steps must be at least 1")
+        precondition(style >= 0 && style < Self.styleCount, "ChainTask: style must be 0..<\(Self.styleCount)")
         stepCount = steps
+        self.style = style
     }
 
     /// `chain`.
@@ -61,7 +72,11 @@ public struct ChainTask: SyntheticFamily {
         var steps: [String] = []
         for op in ops {
             let next = op.apply(v)
-            steps.append("\(v)\(op.text)=\(next)")
+            switch style {
+            case 1: steps.append("\(op.text)=\(next)")
+            case 2: steps.append("\(next)")
+            default: steps.append("\(v)\(op.text)=\(next)")
+            }
             v = next
         }
         let prompt = "Q:" + ([String(start)] + ops.map(\.text)).joined(separator: ",") + "\n"

@@ -10,6 +10,11 @@ public struct SyntheticProblem: Equatable, Sendable {
     /// Final answer text.
     public let answer: String
 
+    /// A problem from its parts (e.g. a prompt read back, to recompute its reference steps).
+    public init(prompt: String, thinking: String, answer: String) {
+        self.prompt = prompt; self.thinking = thinking; self.answer = answer
+    }
+
     /// The full target completion: thinking, then `A:` answer, then a newline.
     public var completion: String { thinking + "A:" + answer + "\n" }
 }
@@ -26,24 +31,45 @@ public let syntheticAlphabet: [Character] = Array("0123456789+-*=:;,.()ACQTcn \n
 ///     A:132
 ///
 /// Difficulty grows with `digits`; the carry chain is the reasoning to learn.
+///
+/// `style` picks how the thinking is written (the answer line never changes, so
+/// every style verifies; used to train teachers with distinct trace styles for
+/// Merge-of-Thought):
+/// - 0 (default): `7+5=12,c1;4+8+1=13,c1`, column sum and carry;
+/// - 1: `5+7=12;8+4+1=13`, second operand first, carry implied by the sum;
+/// - 2: `7+5=12,2;4+8+1=13,32`, column sum then the result digits written so far.
 public struct AdditionTask: Sendable {
     /// Digits per operand.
     public let digits: Int
+    /// Trace style, 0..<`AdditionTask.styleCount` (0 = the original).
+    public let style: Int
+    /// Number of trace styles.
+    public static let styleCount = 3
 
-    /// A family of `digits`-digit additions.
-    public init(digits: Int) {
+    /// A family of `digits`-digit additions written in `style`.
+    public init(digits: Int, style: Int = 0) {
         precondition(digits >= 1 && digits <= 9, "AdditionTask: digits must be 1...9")
+        precondition(style >= 0 && style < Self.styleCount, "AdditionTask: style must be 0..<\(Self.styleCount)")
         self.digits = digits
+        self.style = style
     }
 
     /// The problem for operands `a` and `b`.
     public func problem(_ a: Int, _ b: Int) -> SyntheticProblem {
         var steps: [String] = []
         var carry = 0, x = a, y = b
+        var written = ""
         for _ in 0..<digits {
             let da = x % 10, db = y % 10
             let s = da + db + carry
-            steps.append(carry > 0 ? "\(da)+\(db)+\(carry)=\(s),c\(s / 10)" : "\(da)+\(db)=\(s),c\(s / 10)")
+            let plusCarry = carry > 0 ? "+\(carry)" : ""
+            switch style {
+            case 1: steps.append("\(db)+\(da)\(plusCarry)=\(s)")
+            case 2:
+                written = "\(s % 10)" + written
+                steps.append("\(da)+\(db)\(plusCarry)=\(s),\(written)")
+            default: steps.append("\(da)+\(db)\(plusCarry)=\(s),c\(s / 10)")
+            }
             carry = s / 10; x /= 10; y /= 10
         }
         return SyntheticProblem(prompt: "Q:\(a)+\(b)\n", thinking: "T:" + steps.joined(separator: ";") + "\n", answer: "\(a + b)")

@@ -6,9 +6,14 @@ final class MessageAndLayoutTests: XCTestCase {
         let s = RolloutSample(promptTokens: [1, 2], responseTokens: [3, 4, 5], logProbs: [-0.1, -0.2, -0.3],
                               entropies: [0.5, 0.6, 0.7], provenance: [0, 1, 0], outcome: 1, reward: 1.2, groupId: 7,
                               dataSource: "gsm8k", prompt: "Q", response: "A ✓", groundTruth: "42")
-        let batch = RolloutBatch(weightVersion: 3, step: 9, workerRank: 2, samples: [s, s], generationSeconds: 1.5)
+        // A distillation sample: provenance, the teacher's log-probs and its full rows (V = 2) travel too.
+        var d = s
+        d.teacherLogProbs = [-0.4, -0.05, -1.5]
+        d.teacherRows = [-0.1, -2.3, -0.05, -3.0, -1.5, -0.25]
+        let batch = RolloutBatch(weightVersion: 3, step: 9, workerRank: 2, samples: [s, d, s], generationSeconds: 1.5)
         let bytes = batch.encoded()
         XCTAssertEqual(try RolloutBatch(decoding: bytes), batch)
+        XCTAssertEqual(try RolloutBatch(decoding: bytes).samples[1].teacherRows, d.teacherRows)
         for cut in [0, 7, 8, 40, bytes.count - 1] {
             XCTAssertThrowsError(try RolloutBatch(decoding: Array(bytes.prefix(cut))), "prefix \(cut)")
         }

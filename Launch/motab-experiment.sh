@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# MOTAB vs on-policy distillation vs off-policy SFT on teacher traces (METHODS §2),
+# then the table and plots of Docs/Results-MOTAB.md.
+#   1. A stronger tiny teacher (dim 128 × 4 layers) is trained by SFT on chain:4 and
+#      chain:6 reference traces and saved as a step-0 checkpoint (pipeline sft).
+#   2. For each seed, three students (dim 64 × 2 layers, briefly warm-started on
+#      chain:4 with the same seed, so the three start identical) are distilled
+#      from it on chain:4 prompts with mpirun -n 8 (2 learners, 4 rollout, 2 teachers):
+#      distillation.mode = motab | on_policy | sft.
+#   3. Greedy accuracy on held-out chain:4 (in distribution) and chain:6 (longer,
+#      out of distribution), and MOTAB's intervention rate / rollback depth per step.
+#
+#   Launch/motab-experiment.sh
+#   SEEDS="1 2 3 4 5" STEPS=40 Launch/motab-experiment.sh
+#   BIN=.build-x/release/ispo-cluster Launch/motab-experiment.sh   # an already-built binary (skips setup)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${BIN:-}" ]; then Launch/setup.sh; BIN=.build/release/ispo-cluster; fi
+source Cluster/env.sh
+seeds="${SEEDS:-1 2 3}"
+modes="${MODES:-motab on_policy sft}"
+ranks="${RANKS:-8}"
+steps="${STEPS:-30}"
+lr="${LR:-1e-3}"
+student_sft="${STUDENT_SFT_STEPS:-500}"
+teacher_sft="${TEACHER_SFT_STEPS:-800}"
+out="${OUT:-runs/motab-exp}"
+train="${TRAIN:-synthetic:chain:4}"
+val="${VAL:-synthetic:chain:4,synthetic:chain:6}"
+mkdir -p "$out"
+
+# Shared by teacher and students: lengths that hold a 6-operation chain.
+common=(data.max_prompt_length=32 data.max_response_length=80 rollout.max_new_tokens=80 model.tiny.max_seq_len=112
+        "data.val_files=[$val]" data.val_batch_size=64)
+
+# 1. The teacher: one process (no idle ranks competing for the two cores).
+teacher="$out/teacher"
+if [ ! -f "$teacher/checkpoints/latest_checkpointed_iteration.txt" ]; then
+  rm -rf "$teacher"
+  echo "== teacher: SFT $teacher_sft steps on chain:4 + chain:6 → $teacher"
+  "$BIN" run --sft-steps "$teacher_sft" --sft-batch 32 --sft-lr 3e-3 \
+    trainer.pipeline=sft trainer.seed=100 trainer.val_before_train=false trainer.experiment_name="${out#runs/}/teacher" checkpoint.save_freq=1 \
+    "data.train_files=[synthetic:chain:4,synthetic:chain:6]" model.tiny.dim=128 model.tiny.layers=4 \
+    "${common[@]}" > "$out/teacher.log" 2>&1 || { tail -5 "$out/teacher.log" >&2; exit 1; }
+  grep -E "val-core/.*/acc/mean@1" "$out/teacher.log" || true
+fi
+
+flags=(-n "$ranks" -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MALLOC_MMAP_MAX_ -x MALLOC_TRIM_THRESHOLD_)
+[ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
+for seed in $seeds; do
+  for mode in $modes; do
+    name="${out#runs/}/$mode-s$seed"
+    rm -rf "runs/$name"
+    echo "== $mode, seed $seed → runs/$name"
+    start=$(date +%s)
+    mpirun "${flags[@]}" "$BIN" run --sft-steps "$student_sft" --sft-batch 32 --sft-lr 3e-3 \
+      trainer.pipeline=distill distillation.mode="$mode" "distillation.teacher_models=[$teacher]" \
+      distillation.window=8 \
+      trainer.seed="$seed" trainer.experiment_name="$name" trainer.total_steps="$steps" trainer.test_freq=10 \
+      "data.train_files=[$train]" data.train_batch_size=8 rollout.n=4 \
+      actor.ppo_mini_batch_size=8 actor.ppo_micro_batch_size_per_gpu=16 actor.optim.lr="$lr" \
+      model.tiny.dim=64 model.tiny.layers=2 model.tiny.ffn_dim=192 \
+      "${common[@]}" "$@" > "$out/$mode-s$seed.log" 2>&1 \
+      || { echo "run failed; log: $out/$mode-s$seed.log" >&2; tail -5 "$out/$mode-s$seed.log" >&2; exit 1; }
+    echo "   $(( $(date +%s) - start )) s"
+    grep -E "val-core/.*/acc/mean@1" "$out/$mode-s$seed.log" || true
+  done
+done
+python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib
+python3 Launch/motab_report.py "$out" --modes $modes --figures "$out/figures"
