@@ -50,12 +50,16 @@ public final class LocalTeacher: Teacher {
         var out = [ScoreResult](repeating: ScoreResult(logProbs: []), count: queries.count)
         let work = queries.indices.filter { queries[$0].from < queries[$0].tokens.count }
         if work.isEmpty { return out }
-        TeacherForcedScoring.forEachChunk(model: model, sequences: work.map { queries[$0].tokens }) { chunk, T, logits in
-            for (b, k) in chunk.enumerated() {
+        let seqs = work.map { queries[$0].tokens }, from = work.map { queries[$0].from }
+        for group in Model.teacherForcedGroups(lengths: seqs.map(\.count), from: from, vocab: V) {
+            let logits = model.teacherForcedLogits(sequences: seqs, members: group, from: from)
+            var r = 0
+            for k in group {
                 let q = queries[work[k]]
                 var res = ScoreResult(logProbs: [])
                 for t in q.from..<q.tokens.count {
-                    let row = logits.row(b * T + t - 1)
+                    let row = logits.row(r)
+                    r += 1
                     let st = LogitsMath.stats(row, V)
                     res.logProbs.append(Float(Double(row[Int(q.tokens[t])]) - st.logZ))
                     if q.entropies { res.entropies.append(Float(st.logZ - st.meanLogit)) }
