@@ -36,13 +36,22 @@ public enum ISPOSignals {
         return Set(order.prefix(k))
     }
 
+    /// Drift at or below this is numerical noise, not drift: the sampler's
+    /// log-probs and a teacher-forced recomputation with the same weights
+    /// differ by about 2e-7 on average (`rollout/logprob_abs_diff`), so at the
+    /// first RL step, when π_base = π_old, ranking raw drifts would pick
+    /// tokens by rounding error.
+    public static let driftNoiseFloor: Float = 1e-4
+
     /// The critical decision tokens C of one rollout, ascending: the top-ρ_H
-    /// entropy set combined with the top-ρ_Δ drift set. An empty intersection
-    /// falls back to the entropy set.
+    /// entropy set combined with the top-ρ_Δ drift set, where only tokens with
+    /// drift above `driftNoiseFloor` can be in the drift set. An empty
+    /// intersection (always the case while the policy has not moved from the
+    /// base) falls back to the entropy set.
     public static func criticalTokens(entropies: [Float], drifts: [Float], settings s: Settings) -> [Int] {
         precondition(entropies.count == drifts.count, "criticalTokens: \(entropies.count) entropies, \(drifts.count) drifts")
         let high = topFraction(entropies, fraction: s.rhoEntropy)
-        let drifting = topFraction(drifts, fraction: s.rhoDrift)
+        let drifting = topFraction(drifts, fraction: s.rhoDrift).filter { drifts[$0] > driftNoiseFloor }
         var set = s.intersect ? high.intersection(drifting) : high.union(drifting)
         if set.isEmpty { set = high }
         return set.sorted()

@@ -25,6 +25,11 @@ final class ISPOSignalsTests: XCTestCase {
         s.intersect = true
         let disjoint: [Float] = [0, 0, 0, 0, 0.8, 0, 0, 0.9, 0, 0]          // top 20%: {4, 7}
         XCTAssertEqual(ISPOSignals.criticalTokens(entropies: H, drifts: disjoint, settings: s), [0, 2])
+        // Drift within rounding error of zero is no drift: the entropy set alone, in both modes.
+        let noise: [Float] = [1e-7, 0, 3e-6, 0, 2e-7, 0, 0, 0, 5e-5, 0]
+        XCTAssertEqual(ISPOSignals.criticalTokens(entropies: H, drifts: noise, settings: s), [0, 2])
+        s.intersect = false
+        XCTAssertEqual(ISPOSignals.criticalTokens(entropies: H, drifts: noise, settings: s), [0, 2])
     }
 
     func testDirectionalTokenRewardByHand() {
