@@ -170,29 +170,22 @@ def plot(runs, arms, families, folder, prefix):
     axes[0][0].legend()
     fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_accuracy.png"), dpi=110); plt.close(fig)
 
-    panels = [("frac_reward_zero_std", "outcome-level zero-std fraction"),
-              ("effective_zero_adv_frac", "effective zero-advantage fraction"),
-              ("ispo/grad_norm_equal_groups", "‖g‖ from equal-outcome groups")]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, (key, title) in zip(axes, panels):
-        for a in arms:
-            x, y = series(runs, a, key)
-            ax.plot(x, y, color=colors[a], label=a)
-        ax.set_title(title); ax.set_xlabel("RL step"); ax.grid(alpha=0.3)
-    axes[0].legend()
-    fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_zero_advantage.png"), dpi=110); plt.close(fig)
+    def panel_figure(panels, name):
+        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+        for ax, (key, title) in zip(axes, panels):
+            for a in arms:
+                x, y = series(runs, a, key)
+                ax.plot(x, y, color=colors[a], label=a)
+            ax.set_title(title); ax.set_xlabel("RL step"); ax.grid(alpha=0.3)
+        axes[0].legend()
+        fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_{name}.png"), dpi=110); plt.close(fig)
 
-    panels = [("ispo/wrong_critical_prob", "π on critical tokens, wrong rollouts"),
-              ("ispo/wrong_confident_frac", "wrong answers with answer π > 0.9"),
-              ("train/outcome_acc", "training outcome accuracy")]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, (key, title) in zip(axes, panels):
-        for a in arms:
-            x, y = series(runs, a, key)
-            ax.plot(x, y, color=colors[a], label=a)
-        ax.set_title(title); ax.set_xlabel("RL step"); ax.grid(alpha=0.3)
-    axes[0].legend()
-    fig.tight_layout(); fig.savefig(os.path.join(folder, f"{prefix}_certainty.png"), dpi=110); plt.close(fig)
+    panel_figure([("frac_reward_zero_std", "outcome-level zero-std fraction"),
+                  ("effective_zero_adv_frac", "effective zero-advantage fraction"),
+                  ("ispo/grad_norm_equal_groups", "‖g‖ from equal-outcome groups")], "zero_advantage")
+    panel_figure([("ispo/wrong_critical_prob", "π on critical tokens, wrong rollouts"),
+                  ("ispo/wrong_confident_frac", "wrong answers with answer π > 0.9"),
+                  ("train/outcome_acc", "training outcome accuracy")], "certainty")
     print(f"plots in {folder}/{prefix}_accuracy.png, {prefix}_zero_advantage.png, {prefix}_certainty.png", file=sys.stderr)
 
 
