@@ -49,9 +49,14 @@ kill_tree() {  # the job (mpirun) and its rank processes, by pid
   kill -9 "$1" $kids 2>/dev/null || true
 }
 # start N NAME ARGS...: mpirun in the background, output in $T/NAME.log.
+# PACE=S: the leader holds each checkpoint S seconds before committing it. A
+# quiet machine runs the whole 12-step job in about a second, faster than the
+# polling below can see a checkpoint appear; pacing makes "after global_step_N,
+# before the job ends" a window of seconds instead of a race.
 start() {
   local n=$1 name=$2; shift 2
-  "${MPIRUN[@]}" -n "$n" "$BIN" "${JOB[@]}" trainer.experiment_name="$name" "$@" >"$T/$name.log" 2>&1 &
+  "${MPIRUN[@]}" -x ISPO_TEST_CHECKPOINT_DELAY="${PACE:-0}" -n "$n" "$BIN" "${JOB[@]}" trainer.experiment_name="$name" "$@" \
+    >"$T/$name.log" 2>&1 &
   job_pid=$!
 }
 # finish [BOUND]: waits for the job (killing it at the bound); sets rc (124 = bound hit).
@@ -86,7 +91,7 @@ model_crcs() {
 kill_test() {
   local name=$1 n=$2 rank=$3 role=$4 resume_n=$5; shift 5
   rm -rf "runs/$name"
-  start "$n" "$name" trainer.total_steps=12 "$@"
+  PACE=1 start "$n" "$name" trainer.total_steps=12 "$@"
   if ! wait_for "runs/$name/checkpoints/global_step_4/DONE" "$JOB_BOUND"; then
     fail "$role kill: the job never reached global_step_4"; tail -15 "$T/$name.log"; finish 5; return
   fi
@@ -130,7 +135,7 @@ kill_test fault-learner 3 1 learner 3 cluster.layout="$T/two-learners.yaml"
 
 echo "[faults] 3. SIGUSR1 to mpirun, then kill -9 during a checkpoint write"
 name=fault-write; rm -rf "runs/$name"
-start 3 "$name" trainer.total_steps=12
+PACE=1 start 3 "$name" trainer.total_steps=12
 if wait_for "runs/$name/checkpoints/global_step_2/DONE" "$JOB_BOUND"; then
   t0=$(now); kill -USR1 "$job_pid"; finish 60
   line=$(grep -m1 "stopped on request" "$T/$name.log")

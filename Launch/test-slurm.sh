@@ -154,9 +154,13 @@ id=$(submit Launch/slurm/eval.sbatch eval "${small[@]}" trainer.experiment_name=
 check_job "$id" eval "val-core"
 
 # USR1: an rl job from the sft checkpoint, stopped after a few steps, requeued, resumed.
+# The job is paced (each periodic checkpoint is held 0.3 s before its commit, the
+# test hook of Durability.md): on a quiet machine 40 unpaced steps take about 3 s,
+# which the polling below could miss; paced, the signal lands mid-run.
 total=40
-id=$(submit Launch/slurm/rl.sbatch rl "${small[@]}" trainer.total_steps=$total trainer.experiment_name=slurm-rl \
-  checkpoint.resume_mode="$ROOT/runs/slurm-sft/checkpoints/global_step_0" checkpoint.save_freq=-1)
+id=$(ISPO_TEST_CHECKPOINT_DELAY=0.3 submit Launch/slurm/rl.sbatch rl "${small[@]}" trainer.total_steps=$total \
+  trainer.experiment_name=slurm-rl checkpoint.resume_mode="$ROOT/runs/slurm-sft/checkpoints/global_step_0" \
+  checkpoint.save_freq=4)
 out="$T/out/rl-$id.out"
 for _ in $(seq $((JOB_TIMEOUT * 2))); do
   n=$(grep -c '"actor/pg_loss"' runs/slurm-rl/metrics.jsonl 2>/dev/null || true)
