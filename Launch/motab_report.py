@@ -16,26 +16,11 @@ import os
 import re
 import statistics
 
+from report_common import load_run, mean_std
+
 
 def load(path):
-    """Training-step metrics and evaluations (the last line per step wins) of one run."""
-    steps, evals = {}, {}
-    with open(path) as f:
-        for line in f:
-            rec = json.loads(line)
-            d, s = rec["data"], rec["step"]
-            if "timing_s/step" in d:
-                steps[s] = d
-            if any(k.startswith("val-core/") for k in d):
-                evals[s] = d
-    return steps, evals
-
-
-def mean_std(xs):
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return None, None
-    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+    return load_run(path, "timing_s/step")
 
 
 def fmt(m, s, pct=True):

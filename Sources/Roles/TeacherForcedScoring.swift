@@ -32,11 +32,7 @@ public enum TeacherForcedScoring {
                     }
                 }
             }
-            var k = 0
-            for s in group {
-                let n = sequences[s].count - from[s]
-                out[s] = Array(values[k..<(k + n)]); k += n
-            }
+            scatter(values, group: group, sequences: sequences, from: from, into: &out)
         }
         return out
     }
@@ -68,13 +64,18 @@ public enum TeacherForcedScoring {
                     }
                 }
             }
-            var k = 0
-            for s in group {
-                let n = sequences[s].count - from[s]
-                out[s] = Array(values[k..<(k + n)]); k += n
-            }
+            scatter(values, group: group, sequences: sequences, from: from, into: &out)
         }
         return out
+    }
+
+    /// Splits a group's row values back into per-sequence arrays (rows are in member order).
+    static func scatter(_ values: [Float], group: [Int], sequences: [[Int32]], from: [Int], into out: inout [[Float]]) {
+        var k = 0
+        for s in group {
+            let n = sequences[s].count - from[s]
+            out[s] = Array(values[k..<(k + n)]); k += n
+        }
     }
 
     /// `row / temperature` in `scratch` (or `row` itself at temperature 1).
