@@ -33,6 +33,10 @@ extension Model {
         var rngs = seeds.map { Rng(seed: $0) }
         var results = (0..<B).map { _ in Completion(tokens: [], logProbs: [], entropies: [], finishReason: .length) }
         let scratch = FlatBuffer(count: Parallel.workers * 2 * V)
+        // Decode steps run on a packed snapshot of the weights, taken now
+        // (parameters may have changed since the last call) and retired on return.
+        let packed = preparePackedWeights(rows: B)
+        defer { packed?.valid = false }
         // Prefill: all prompts in one call; logits for each prompt's last token.
         var slots: [Int] = [], tokens: [Int32] = [], lastRows: [Int] = []
         for (i, p) in prompts.enumerated() {
@@ -50,7 +54,7 @@ extension Model {
             let block = logits
             drawn.withUnsafeMutableBufferPointer { out in
                 rngs.withUnsafeMutableBufferPointer { gens in
-                    Parallel.forChunks(rowsNow.count, minPerWorker: 4) { chunk, range in
+                    WorkerTeam.current.forChunks(rowsNow.count, grain: 4) { chunk, range in
                         let sc = scratch.pointer + chunk * 2 * V
                         for k in range {
                             let i = rowsNow[k]
