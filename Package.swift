@@ -7,6 +7,14 @@ import PackageDescription
 /// runs on all have them; see Docs/Numerics.md).
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "haswell"], .when(configuration: .release))]
 
+/// The AVX-512 micro-kernel module is compiled for skylake-avx512 in every
+/// configuration (so debug tests run the same instructions); it is entered only
+/// after a CPU check (`PackedGemm.useAVX512`).
+let avx512: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "skylake-avx512"]),
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "ispo-cluster",
     platforms: [.macOS(.v14)],
@@ -27,8 +35,9 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Numerical core
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        .target(name: "Layers", dependencies: ["Tensors"], swiftSettings: fastMath),
+        .target(name: "Kernels512", dependencies: [], swiftSettings: avx512),
+        .target(name: "Tensors", dependencies: ["CBLAS", "Kernels512"], swiftSettings: fastMath),
+        .target(name: "Layers", dependencies: ["Tensors", "Kernels512"], swiftSettings: fastMath),
         .target(name: "Transformer", dependencies: ["Tensors", "Layers"], swiftSettings: fastMath),
         .target(name: "Optimization", dependencies: ["Tensors"], swiftSettings: fastMath),
         .target(name: "Objectives", dependencies: ["Tensors", "Layers"], swiftSettings: fastMath),

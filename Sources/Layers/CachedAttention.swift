@@ -1,3 +1,4 @@
+import Kernels512
 import Tensors
 
 /// Attention of one query head over cached keys and values (decoding).
@@ -60,7 +61,12 @@ extension CachedAttention {
         let blocks = paddedCount(n) / 8
         let s8 = SIMD8<Float>(repeating: scale)
         let sp = UnsafeMutableRawPointer(scores)
+        let wide = PackedGemm.useAVX512
         var b = 0
+        if wide && hd % 2 == 0 {
+            Attention512.scores(q: q, keysT: keysT, blocks: blocks, headDim: hd, scale: scale, scores: scores)
+            b = blocks
+        }
         // Four 8-key blocks at a time, even and odd d in separate chains (8 accumulators).
         while b + 4 <= blocks {
             var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
@@ -117,6 +123,11 @@ extension CachedAttention {
         let m = VectorMath.max(scores, padded)
         let sum = VectorMath.expShifted(scores, scores, padded, shift: m)
         let inv = SIMD8<Float>(repeating: Float(1 / sum))
+        if wide && hd % 32 == 0 {
+            Attention512.weightedValues(weights: scores, values: values, stride: stride, count: n, headDim: hd,
+                                        inv: inv[0], out: out)
+            return
+        }
         // out = Σ_j p_j · v_j / Σ p: 32 lanes at a time, two keys per step in separate chains.
         var d = 0
         while d + 32 <= hd {

@@ -1,3 +1,6 @@
+import Foundation
+import Kernels512
+
 /// A weight matrix W (N, K) in PyTorch Linear layout (row j = output column j),
 /// re-laid out for `PackedGemm`: panels of 16 output columns, each stored
 /// k-major (`data[(p·K + k)·16 + j] = W[16p + j, k]`, zero past N), so the
@@ -28,6 +31,18 @@ public enum PackedGemm {
     public static let panelWidth = 16
     /// Rows of C per micro-kernel call.
     public static let rowBlock = 6
+
+    /// Whether `multiply` runs the AVX-512 kernel (`PackedKernel512`, two
+    /// panels × 8 rows per block) instead of the AVX2 one. On by default where
+    /// /proc/cpuinfo lists avx512f; tests switch it to check both kernels.
+    nonisolated(unsafe) public static var useAVX512 = cpuHasAVX512
+
+    /// True when the CPU flags include avx512f (Linux /proc/cpuinfo).
+    public static let cpuHasAVX512: Bool = {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        return line.split(separator: " ").contains("avx512f")
+    }()
 
     /// Floats needed to pack an (n, k) matrix.
     @inlinable public static func packedCount(n: Int, k: Int) -> Int {
@@ -67,8 +82,11 @@ public enum PackedGemm {
             multiply(m: m, a: a, lda: lda, b: b, panels: 0..<b.panels, bias: bias, c: c, ldc: ldc, accumulate: accumulate)
             return
         }
-        WorkerTeam.current.forChunks(b.panels, grain: minPanels) { _, range in
-            multiply(m: m, a: a, lda: lda, b: b, panels: range, bias: bias, c: c, ldc: ldc, accumulate: accumulate)
+        // Chunks hold whole panel pairs, the AVX-512 kernel's unit.
+        let pairs = (b.panels + 1) / 2
+        WorkerTeam.current.forChunks(pairs, grain: max(1, minPanels / 2)) { _, range in
+            let panels = (2 * range.lowerBound)..<min(b.panels, 2 * range.upperBound)
+            multiply(m: m, a: a, lda: lda, b: b, panels: panels, bias: bias, c: c, ldc: ldc, accumulate: accumulate)
         }
     }
 
@@ -78,6 +96,11 @@ public enum PackedGemm {
                                 bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 accumulate: Bool) {
         let k = b.k
+        if useAVX512 {
+            PackedKernel512.multiply(m: m, a: a, lda: lda, packed: b.data, n: b.n, k: k, panels: panels, bias: bias,
+                                     c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
         for p in panels {
             let col = p * panelWidth, cols = min(panelWidth, b.n - col)
             let panel = UnsafePointer(b.data + p * k * panelWidth)

@@ -10,19 +10,23 @@ import Tensors
 final class PackedDecodeWeights {
     /// Which GEMM runs the decode projections.
     enum Engine: String {
-        /// `PackedGemm` (AVX2 micro-kernel) on the packed copy.
+        /// `PackedGemm` on the packed copy (its AVX-512 micro-kernel where
+        /// the CPU has AVX-512, else the AVX2 one).
         case packed
         /// Single-threaded OpenBLAS calls on column slices of the live
-        /// weights, one per team member. On AVX-512 CPUs OpenBLAS's SkylakeX
-        /// kernels do ~1.3× the FMAs of the AVX2 micro-kernel per core even
-        /// with their per-call packing (measured at M = 64), so they win there.
+        /// weights, one per team member, for batches of `blasMinRows` rows or
+        /// more. Kept for comparison: OpenBLAS re-packs the whole weight
+        /// matrix on every call, and at batch 64 that made it 1.2–1.6× slower
+        /// than the AVX-512 packed kernel (Docs/Benchmarks.md). It beats the
+        /// AVX2 kernel on AVX-512 CPUs, hence the rule below.
         case blas
 
-        /// `ISPO_DECODE_GEMM=packed|blas` if set, else blas where OpenBLAS runs
-        /// AVX-512 kernels and packed everywhere else.
+        /// `ISPO_DECODE_GEMM=packed|blas` if set; else packed, unless the
+        /// packed kernel is limited to AVX2 while OpenBLAS runs AVX-512 kernels.
         static var preferred: Engine {
             if let e = PackedDecodeWeights.engineOverride { return e }
             if let v = ProcessInfo.processInfo.environment["ISPO_DECODE_GEMM"], let e = Engine(rawValue: v) { return e }
+            if PackedGemm.useAVX512 { return .packed }
             return ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(Blas.coreName) ? .blas : .packed
         }
     }

@@ -26,6 +26,8 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Python interpreter for the PyTorch reference ('' to skip).") var python = "python3"
     @Option(help: "Write the JSON report here as well as to stdout.") var output: String?
     @Flag(help: "Measure decoding only (for profiling).") var decodeOnly = false
+    @Option(help: "Batch sizes of the decode measurement, comma-separated.") var decodeBatches = "1,16,64"
+    @Option(help: "Decode repeats per batch size (the median is reported).") var decodeRepeats = 3
 
     func run() throws {
         Blas.configure(threads: threads)
@@ -56,10 +58,21 @@ struct BenchModel: ParsableCommand {
         let trainSeconds = ours.isEmpty ? Double.nan : median(ours)
         let trainGflops = flopsPerStep / trainSeconds / 1e9
         var decode: [String: Any] = [:]
-        for b in [1, 16, 64] {
+        for b in try parseBatches(decodeBatches) {
             log("decode batch \(b) …")
-            let d = bench.decodeTokensPerSecond(model: model, batchSize: b, newTokens: decodeTokens)
-            decode["batch_\(b)"] = ["tokens_per_s": d.tokensPerSecond, "gflops": d.gflops, "fraction_of_sgemm": d.gflops / peak]
+            // Each repeat pairs a decode run with an sgemm run just before it, so
+            // the fraction is a ratio taken under the same machine load.
+            var gflops: [Double] = [], tokens: [Double] = [], fractions: [Double] = []
+            for _ in 0..<max(1, decodeRepeats) {
+                let localPeak = ModelBenchmark.sgemmGflops()
+                let d = bench.decodeTokensPerSecond(model: model, batchSize: b, newTokens: decodeTokens)
+                gflops.append(d.gflops); tokens.append(d.tokensPerSecond); fractions.append(d.gflops / localPeak)
+            }
+            decode["batch_\(b)"] = ["tokens_per_s": median(tokens), "gflops": median(gflops),
+                                    "fraction_of_sgemm": median(fractions), "fraction_repeats": fractions,
+                                    "gflops_repeats": gflops]
+            log("decode batch \(b): \(String(format: "%.1f", median(gflops))) GFLOP/s, "
+                + "\(String(format: "%.0f", 100 * median(fractions)))% of sgemm (median of \(fractions.count) paired repeats)")
         }
         var report: [String: Any] = [
             "config": ["layers": config.layers, "dim": config.dim, "heads": config.heads, "kv_heads": config.kvHeads,
@@ -87,6 +100,16 @@ struct BenchModel: ParsableCommand {
     func log(_ s: String) { FileHandle.standardError.write(Data(("[bench] " + s + "\n").utf8)) }
 
     /// Runs Launch/bench_torch.py; nil when Python or torch is missing.
+    /// "1,16,64" → [1, 16, 64]; anything else is a usage error naming the bad entry.
+    func parseBatches(_ text: String) throws -> [Int] {
+        try text.split(separator: ",").map { part in
+            guard let b = Int(part.trimmingCharacters(in: .whitespaces)), b > 0 else {
+                throw ValidationError("--decode-batches: expected positive integers separated by commas (e.g. 1,16,64), found '\(part)'")
+            }
+            return b
+        }
+    }
+
     func runTorch(script: String, threads: Int) -> (seconds: Double, framework: String)? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -29,11 +29,16 @@ final class PackedDecodingTests: XCTestCase {
         return (0..<seq.count).map { Array(UnsafeBufferPointer(start: block.row($0), count: block.vocab)) }
     }
 
-    /// Both decode engines, whatever this machine would pick.
+    /// Both decode engines, whatever this machine would pick; the packed one
+    /// with the AVX2 and (where the CPU has it) the AVX-512 micro-kernel.
     func forEachEngine(_ body: (PackedDecodeWeights.Engine) throws -> Void) rethrows {
-        defer { PackedDecodeWeights.engineOverride = nil }
-        for e in [PackedDecodeWeights.Engine.packed, .blas] {
+        let savedKernel = PackedGemm.useAVX512
+        defer { PackedDecodeWeights.engineOverride = nil; PackedGemm.useAVX512 = savedKernel }
+        let runs: [(PackedDecodeWeights.Engine, Bool)] = [(.packed, false), (.blas, false)]
+            + (PackedGemm.cpuHasAVX512 ? [(.packed, true)] : [])
+        for (e, avx512) in runs {
             PackedDecodeWeights.engineOverride = e
+            PackedGemm.useAVX512 = avx512
             try body(e)
         }
     }
