@@ -3,15 +3,17 @@
 # then the table and plots of Docs/Results-MOTAB.md.
 #   1. A stronger tiny teacher (dim 128 × 4 layers) is trained by SFT on chain:4 and
 #      chain:6 reference traces and saved as a step-0 checkpoint (pipeline sft).
-#   2. For each seed, three students (dim 64 × 2 layers, briefly warm-started on
-#      chain:4 with the same seed, so the three start identical) are distilled
-#      from it on chain:4 prompts with mpirun -n 8 (2 learners, 4 rollout, 2 teachers):
+#   2. For each seed, one student (dim 64 × 2 layers) is trained by SFT on chain:4
+#      only (STUDENT_SFT_STEPS, seeded) and saved: it solves short chains but not
+#      long ones. All three modes of a seed start from that checkpoint (model.path).
+#   3. Each student is distilled from the teacher on chain:6 prompts (the long
+#      chains it cannot do yet) with mpirun -n 8 (2 learners, 4 rollout, 2 teachers):
 #      distillation.mode = motab | on_policy | sft.
-#   3. Greedy accuracy on held-out chain:4 (in distribution) and chain:6 (longer,
-#      out of distribution), and MOTAB's intervention rate / rollback depth per step.
+#   4. Greedy accuracy on held-out chain:6 (the distilled skill) and chain:4
+#      (retention), and MOTAB's intervention rate / rollback depth per step.
 #
 #   Launch/motab-experiment.sh
-#   SEEDS="1 2 3 4 5" STEPS=40 Launch/motab-experiment.sh
+#   SEEDS="1 2 3 4 5" STEPS=100 Launch/motab-experiment.sh
 #   BIN=.build-x/release/ispo-cluster Launch/motab-experiment.sh   # an already-built binary (skips setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +22,13 @@ source Cluster/env.sh
 seeds="${SEEDS:-1 2 3}"
 modes="${MODES:-motab on_policy sft}"
 ranks="${RANKS:-8}"
-steps="${STEPS:-30}"
-lr="${LR:-1e-3}"
-student_sft="${STUDENT_SFT_STEPS:-500}"
+steps="${STEPS:-200}"
+lr="${LR:-3e-4}"
+student_sft="${STUDENT_SFT_STEPS:-1500}"
+student_train="${STUDENT_TRAIN:-synthetic:chain:4}"
 teacher_sft="${TEACHER_SFT_STEPS:-800}"
 out="${OUT:-runs/motab-exp}"
-train="${TRAIN:-synthetic:chain:4}"
+train="${TRAIN:-synthetic:chain:6}"
 val="${VAL:-synthetic:chain:4,synthetic:chain:6}"
 mkdir -p "$out"
 
@@ -48,18 +51,29 @@ fi
 flags=(-n "$ranks" -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MALLOC_MMAP_MAX_ -x MALLOC_TRIM_THRESHOLD_)
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
 for seed in $seeds; do
+  # 2. The seed's student: SFT on short chains only, one process, saved as a checkpoint.
+  student="$out/student-s$seed"
+  if [ ! -f "$student/checkpoints/latest_checkpointed_iteration.txt" ]; then
+    rm -rf "$student"
+    echo "== student, seed $seed: SFT $student_sft steps on $student_train → $student"
+    "$BIN" run --sft-steps "$student_sft" --sft-batch 32 --sft-lr 3e-3 \
+      trainer.pipeline=sft trainer.seed="$seed" trainer.val_before_train=false trainer.experiment_name="${out#runs/}/student-s$seed" \
+      checkpoint.save_freq=1 checkpoint.resume_mode=disable "data.train_files=[$student_train]" \
+      model.tiny.dim=64 model.tiny.layers=2 model.tiny.ffn_dim=192 \
+      "${common[@]}" > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
+    grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
+  fi
   for mode in $modes; do
     name="${out#runs/}/$mode-s$seed"
     rm -rf "runs/$name"
     echo "== $mode, seed $seed → runs/$name"
     start=$(date +%s)
-    mpirun "${flags[@]}" "$BIN" run --sft-steps "$student_sft" --sft-batch 32 --sft-lr 3e-3 \
+    mpirun "${flags[@]}" "$BIN" run --sft-steps 0 \
       trainer.pipeline=distill distillation.mode="$mode" "distillation.teacher_models=[$teacher]" \
-      distillation.window=8 \
-      trainer.seed="$seed" trainer.experiment_name="$name" trainer.total_steps="$steps" trainer.test_freq=10 \
+      distillation.window=8 model.path="$student/checkpoints" checkpoint.resume_mode=disable \
+      trainer.seed="$seed" trainer.experiment_name="$name" trainer.total_steps="$steps" trainer.test_freq=$(( steps / 5 )) \
       "data.train_files=[$train]" data.train_batch_size=8 rollout.n=4 \
       actor.ppo_mini_batch_size=8 actor.ppo_micro_batch_size_per_gpu=16 actor.optim.lr="$lr" \
-      model.tiny.dim=64 model.tiny.layers=2 model.tiny.ffn_dim=192 \
       "${common[@]}" "$@" > "$out/$mode-s$seed.log" 2>&1 \
       || { echo "run failed; log: $out/$mode-s$seed.log" >&2; tail -5 "$out/$mode-s$seed.log" >&2; exit 1; }
     echo "   $(( $(date +%s) - start )) s"

@@ -130,6 +130,9 @@ extension Config {
         c.atLeast("data.max_response_length", data.maxResponseLength, 1)
         c.require(data.maxSamples == -1 || data.maxSamples >= 1, "data.max_samples (\(data.maxSamples)) must be "
                     + "-1 (all) or ≥ 1")
+        c.atLeast("model.keep_layers", model.keepLayers, 0, "0 = all of the loaded model's layers")
+        c.require(model.keepLayers == 0 || !model.usesTinyModel, "model.keep_layers (\(model.keepLayers)) selects layers "
+                    + "of a loaded model, but model.path is empty; set model.path, or size the built-in model with model.tiny.layers")
         guard model.usesTinyModel else { return }
         let t = model.tiny
         let total = data.maxPromptLength + data.maxResponseLength

@@ -29,9 +29,15 @@ public struct DataConfig: Codable, Equatable, Sendable {
 
 /// `model`: what is trained.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    /// Model to start from: a GGUF or safetensors path; empty = the built-in
-    /// tiny Llama described by `model.tiny`. Default: `""`.
+    /// Model to start from: a GGUF file or a Hugging Face (safetensors) folder,
+    /// or a checkpoint of a run with the built-in tiny model (`<run>/checkpoints`
+    /// or one `global_step_<N>`: its weights start a new run); empty = the
+    /// built-in tiny Llama described by `model.tiny`. Default: `""`.
     public var path: String = ""
+    /// Keep only this many of the loaded model's layers, evenly spaced with the
+    /// first and last included (a smaller student initialised from a larger
+    /// model); 0 keeps all. Only with `path`. Default: `0`.
+    public var keepLayers: Int = 0
     /// Shape of the built-in tiny Llama (used when `path` is empty).
     public var tiny: TinyModelConfig = TinyModelConfig()
     /// Compute precision. Default: `fp32`.

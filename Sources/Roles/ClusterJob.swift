@@ -82,11 +82,17 @@ public final class ClusterJob {
                                              ropeTheta: Float(t.ropeTheta))
             model = try Model(config: mc)
             model.initialize(seed: SeedMixer.derive(run: runSeed, purpose: 1))
+        } else if CheckpointModels.isCheckpoint(config.model.path) {
+            // A tiny model's checkpoint: its weights (and architecture) start this run.
+            codec = try CharCodec(alphabet: syntheticAlphabet)
+            model = try CheckpointModels.student(path: config.model.path, keepLayers: config.model.keepLayers,
+                                                 vocabSize: codec.vocabSize,
+                                                 need: config.data.maxPromptLength + config.data.maxResponseLength)
         } else {
             // Every rank reads the same file, so the weights agree before the first sync.
             let need = config.data.maxPromptLength + config.data.maxResponseLength + 64
             let loaded = try ModelLoading.load(path: config.model.path, maxSeqLen: need)
-            model = loaded.model
+            model = try CheckpointModels.keeping(config.model.keepLayers, of: loaded.model, source: config.model.path)
             codec = BPECodec(tokenizer: loaded.tokenizer)
         }
         data = try PromptData(specs: config.data.trainFiles, root: root,

@@ -34,3 +34,35 @@ extension Model {
         }
     }
 }
+
+extension Model {
+    /// `count` layer indices of an `of`-layer model, evenly spaced and
+    /// including the first and the last (DistilBERT-style students).
+    public static func evenlySpacedLayers(keep count: Int, of layers: Int) -> [Int] {
+        precondition(count >= 1 && count <= layers, "keep \(count) of \(layers) layers")
+        if count == 1 { return [0] }
+        return (0..<count).map { i in Int((Double(i) * Double(layers - 1) / Double(count - 1)).rounded()) }
+    }
+
+    /// A new model made of the layers `indices` of this one, in that order,
+    /// with the same embedding, final norm and head: a smaller student that
+    /// starts from the teacher's weights.
+    public func keepingLayers(_ indices: [Int]) throws -> Model {
+        guard !indices.isEmpty, indices.allSatisfy({ $0 >= 0 && $0 < config.layers }) else {
+            throw ParameterLoadError(description: "layers to keep: expected indices in 0..<\(config.layers), found \(indices)")
+        }
+        var smaller = config
+        smaller.layers = indices.count
+        let out = try Model(config: smaller)
+        var tensors: [String: Tensor] = [:]
+        for (name, t) in namedTensors() {
+            guard name.hasPrefix("model.layers.") else { tensors[name] = t; continue }
+            let rest = name.dropFirst("model.layers.".count)
+            guard let dot = rest.firstIndex(of: "."), let old = Int(rest[..<dot]),
+                  let new = indices.firstIndex(of: old) else { continue }
+            tensors["model.layers.\(new)" + rest[dot...]] = t
+        }
+        try out.load(tensors)
+        return out
+    }
+}
