@@ -18,10 +18,17 @@ public struct ScoreQuery: Equatable, Sendable {
     public var topK: Int
     /// Also return the entropy of each scored position's distribution.
     public var entropies: Bool
+    /// A sequence that will be scored again as it grows (MOTAB's teacher-side
+    /// trigger): the teacher keeps the keys and values of `tokens` under this
+    /// key, and the next query with the same key runs only the tokens past
+    /// their common prefix (`TeacherPrefixCache`). Results equal an unkeyed
+    /// query's up to rounding. Keys are per client rank (the server adds the
+    /// rank), in 0..<2³²; nil = stateless.
+    public var cacheKey: Int?
 
     /// Creates a query.
-    public init(tokens: [Int32], from: Int, topK: Int = 0, entropies: Bool = false) {
-        self.tokens = tokens; self.from = from; self.topK = topK; self.entropies = entropies
+    public init(tokens: [Int32], from: Int, topK: Int = 0, entropies: Bool = false, cacheKey: Int? = nil) {
+        self.tokens = tokens; self.from = from; self.topK = topK; self.entropies = entropies; self.cacheKey = cacheKey
     }
 }
 
@@ -76,8 +83,8 @@ public enum TeacherRequest: Equatable, Sendable {
     /// The sender will send nothing more; the server stops once every client has said so.
     case shutdown
 
-    /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 1
+    /// Wire-format version; bump when the encoding changes (2: `ScoreQuery.cacheKey`).
+    public static let formatVersion = 2
 
     /// Binary encoding.
     public func encoded() -> [UInt8] {
@@ -86,7 +93,9 @@ public enum TeacherRequest: Equatable, Sendable {
         switch self {
         case let .score(id, queries):
             w.write(1); w.write(id); w.write(queries.count)
-            for q in queries { w.write(q.tokens); w.write(q.from); w.write(q.topK); w.write(q.entropies ? 1 : 0) }
+            for q in queries {
+                w.write(q.tokens); w.write(q.from); w.write(q.topK); w.write(q.entropies ? 1 : 0); w.write(q.cacheKey ?? -1)
+            }
         case let .continuation(id, queries, boundary, stop):
             w.write(2); w.write(id); w.write(boundary); w.write(stop); w.write(queries.count)
             for q in queries { w.write(q.prefix); w.write(q.maxTokens) }
@@ -109,7 +118,8 @@ public enum TeacherRequest: Equatable, Sendable {
             guard n >= 0 && n <= bytes.count else { throw MessageError("TeacherRequest: bad query count \(n)") }
             var qs: [ScoreQuery] = []
             for _ in 0..<n {
-                qs.append(ScoreQuery(tokens: try r.int32s(), from: try r.int(), topK: try r.int(), entropies: try r.int() != 0))
+                let tokens = try r.int32s(), from = try r.int(), topK = try r.int(), entropies = try r.int() != 0, key = try r.int()
+                qs.append(ScoreQuery(tokens: tokens, from: from, topK: topK, entropies: entropies, cacheKey: key < 0 ? nil : key))
             }
             self = .score(id: id, queries: qs)
         case 2:

@@ -26,12 +26,31 @@ public struct TeacherError: Error, CustomStringConvertible {
 /// A teacher holding its own `Model` on this rank; also what `TeacherServer`
 /// runs for requests from other ranks. Requests are validated first, so a
 /// bad request throws `TeacherError` instead of tripping a model precondition.
+///
+/// Keyed queries (`ScoreQuery.cacheKey`, MOTAB's teacher-side trigger) go
+/// through a `TeacherPrefixCache` made at the first one and kept for the
+/// teacher's lifetime (a distill step makes a new `LocalTeacher`).
 public final class LocalTeacher: Teacher {
     /// The teacher network (frozen: nothing here changes its parameters).
     public let model: Model
+    private let prefixCapacity: Int
+    private var prefixCache: TeacherPrefixCache?
 
-    /// Wraps a loaded model (`TeacherModels.load` or `.tiny`).
-    public init(model: Model) { self.model = model }
+    /// Keyed sequences whose keys and values are kept at most, unless `init` says otherwise.
+    public static let defaultPrefixCapacity = 1024
+
+    /// Wraps a loaded model (`TeacherModels.load` or `.tiny`); `prefixCapacity`
+    /// = keyed sequences whose keys and values are kept at most.
+    public init(model: Model, prefixCapacity: Int = LocalTeacher.defaultPrefixCapacity) {
+        precondition(prefixCapacity >= 1, "LocalTeacher: prefixCapacity must be ≥ 1")
+        self.model = model; self.prefixCapacity = prefixCapacity
+    }
+
+    /// Keyed scoring so far: tokens run through the model, and tokens whose
+    /// cached keys and values were reused.
+    public var prefixCacheTokens: (computed: Int, reused: Int) {
+        (prefixCache?.computedTokens ?? 0, prefixCache?.reusedTokens ?? 0)
+    }
 
     public func score(_ queries: [ScoreQuery]) throws -> [ScoreResult] {
         let V = model.config.vocabSize, maxLen = model.config.maxSeqLen
@@ -46,33 +65,58 @@ public final class LocalTeacher: Teacher {
             guard q.topK >= 0, q.topK <= V else {
                 throw TeacherError("score query \(i): expected top_k in 0...\(V) (the vocabulary), found \(q.topK)")
             }
+            guard (q.cacheKey ?? 0) >= 0 else {
+                throw TeacherError("score query \(i): expected a cache key ≥ 0 or none, found \(q.cacheKey!)")
+            }
+        }
+        let keys = queries.compactMap(\.cacheKey)
+        if let dup = Dictionary(grouping: keys, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw TeacherError("score request: cache key \(dup) appears in several queries; expected one query per key "
+                               + "and request (a key names one growing sequence)")
         }
         var out = [ScoreResult](repeating: ScoreResult(logProbs: []), count: queries.count)
         let work = queries.indices.filter { queries[$0].from < queries[$0].tokens.count }
-        if work.isEmpty { return out }
-        let seqs = work.map { queries[$0].tokens }, from = work.map { queries[$0].from }
+        // Stateless queries teacher-forced in groups; keyed ones through the prefix cache, `capacity` at a time.
+        let plain = work.filter { queries[$0].cacheKey == nil }, keyed = work.filter { queries[$0].cacheKey != nil }
+        let seqs = plain.map { queries[$0].tokens }, from = plain.map { queries[$0].from }
         for group in Model.teacherForcedGroups(lengths: seqs.map(\.count), from: from, vocab: V) {
             let logits = model.teacherForcedLogits(sequences: seqs, members: group, from: from)
-            var r = 0
-            for k in group {
-                let q = queries[work[k]]
-                var res = ScoreResult(logProbs: [])
-                for t in q.from..<q.tokens.count {
-                    let row = logits.row(r)
-                    r += 1
-                    let st = LogitsMath.stats(row, V)
-                    res.logProbs.append(Float(Double(row[Int(q.tokens[t])]) - st.logZ))
-                    if q.entropies { res.entropies.append(Float(st.logZ - st.meanLogit)) }
-                    if q.topK > 0 {
-                        for j in Self.topK(row, V, q.topK) {
-                            res.topIds.append(Int32(j)); res.topLogProbs.append(Float(Double(row[j]) - st.logZ))
-                        }
-                    }
-                }
-                out[work[k]] = res
+            read(logits, queries: queries, members: group.map { plain[$0] }, into: &out)
+        }
+        if !keyed.isEmpty {
+            let cache = prefixCache ?? TeacherPrefixCache(model: model, capacity: prefixCapacity)
+            prefixCache = cache
+            for group in Model.teacherForcedGroups(lengths: keyed.map { queries[$0].tokens.count }, from: keyed.map { queries[$0].from },
+                                                   vocab: V, maxSlots: prefixCapacity) {
+                let members = group.map { keyed[$0] }
+                read(cache.logits(queries, members: members), queries: queries, members: members, into: &out)
             }
         }
         return out
+    }
+
+    /// Fills `out[i]` for each member i from `logits` (the rows predicting
+    /// tokens `from..<count` of each member in order).
+    private func read(_ logits: LogitsBlock, queries: [ScoreQuery], members: [Int], into out: inout [ScoreResult]) {
+        let V = model.config.vocabSize
+        var r = 0
+        for i in members {
+            let q = queries[i]
+            var res = ScoreResult(logProbs: [])
+            for t in q.from..<q.tokens.count {
+                let row = logits.row(r)
+                r += 1
+                let st = LogitsMath.stats(row, V)
+                res.logProbs.append(Float(Double(row[Int(q.tokens[t])]) - st.logZ))
+                if q.entropies { res.entropies.append(Float(st.logZ - st.meanLogit)) }
+                if q.topK > 0 {
+                    for j in Self.topK(row, V, q.topK) {
+                        res.topIds.append(Int32(j)); res.topLogProbs.append(Float(Double(row[j]) - st.logZ))
+                    }
+                }
+            }
+            out[i] = res
+        }
     }
 
     public func continueSequences(_ queries: [ContinueQuery], boundaryTokens: Set<Int32>,
@@ -181,7 +225,7 @@ public final class TeacherServer {
                 continue
             case let .score(id, queries):
                 do {
-                    answer = .scores(id: id, results: try teacher.score(queries))
+                    answer = .scores(id: id, results: try teacher.score(try Self.clientKeys(queries, client: msg.source)))
                     stats.served += 1; stats.scoredSequences += queries.count
                 } catch {
                     answer = .failure(id: id, message: "teacher rank \(comm.rank): \(error)"); stats.failed += 1
@@ -200,6 +244,23 @@ public final class TeacherServer {
         }
         return stats
     }
+
+    /// Cache keys are per client: key k of rank r becomes r·2³² + k, so two
+    /// clients' sequence indices never share a slot.
+    static func clientKeys(_ queries: [ScoreQuery], client: Int) throws -> [ScoreQuery] {
+        try queries.enumerated().map { i, q in
+            guard let k = q.cacheKey else { return q }
+            guard (0..<clientKeySpan).contains(k) else {
+                throw TeacherError("score query \(i): expected a cache key in 0..<\(clientKeySpan), found \(k); key sequences by their index")
+            }
+            var keyed = q
+            keyed.cacheKey = client * clientKeySpan + k
+            return keyed
+        }
+    }
+
+    /// Cache keys one client may use.
+    static let clientKeySpan = 1 << 32
 
     private func reply(_ r: TeacherReply, to rank: Int) throws {
         try comm.send(r.encoded(), to: rank, tag: TeacherTags.reply)

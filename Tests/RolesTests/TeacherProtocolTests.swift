@@ -31,7 +31,7 @@ final class TeacherProtocolTests: XCTestCase {
         for r in replies { XCTAssertEqual(try TeacherReply(decoding: r.encoded()), r) }
         var bytes = requests[0].encoded()
         bytes[0] = 9  // format version 9
-        XCTAssertThrowsError(try TeacherRequest(decoding: bytes)) { XCTAssertTrue("\($0)".contains("format version 9, expected 1")) }
+        XCTAssertThrowsError(try TeacherRequest(decoding: bytes)) { XCTAssertTrue("\($0)".contains("format version 9, expected \(TeacherRequest.formatVersion)")) }
         XCTAssertThrowsError(try TeacherReply(decoding: Array(replies[0].encoded().dropLast(3)))) {
             XCTAssertTrue("\($0)".contains("TeacherReply: array length 4") && "\($0)".contains("exceeds the message size"), "\($0)")
         }
