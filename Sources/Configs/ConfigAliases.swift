@@ -37,6 +37,8 @@ enum ConfigAliases {
         ("trainer.save_freq", "checkpoint.save_freq"),
         ("trainer.resume_mode", "checkpoint.resume_mode"),
         ("seed", "trainer.seed"),
+        // Ours: the boolean that came before `distillation.trigger` (true = teacher, false = student).
+        ("distillation.teacher_trigger", "distillation.trigger"),
     ]
 
     /// The aliases of a canonical dotted key (for the reference doc).

@@ -62,6 +62,25 @@ public enum DistillationMode: String, ConfigChoice {
     case onPolicy = "on_policy"
 }
 
+/// `distillation.trigger`: whose entropy MOTAB's monitor watches (METHODS §2).
+public enum DistillationTrigger: String, ConfigChoice {
+    /// The student's sampling entropy of each of its tokens.
+    case student
+    /// The teacher's entropy on the student's prefix, scored as the prefix grows.
+    case teacher
+    /// Both, each with its own boundary; the first stray of either fires.
+    case either
+
+    /// `distillation.teacher_trigger` (the older boolean key, an alias of
+    /// `distillation.trigger`): `true` is `teacher`, `false` is `student`.
+    public static var aliases: [String: DistillationTrigger] { ["true": .teacher, "false": .student] }
+
+    /// Whether the student-entropy monitor runs.
+    public var watchesStudent: Bool { self != .teacher }
+    /// Whether the teacher-entropy monitor runs.
+    public var watchesTeacher: Bool { self != .student }
+}
+
 /// `merge.merge_method`: mergekit's method names (METHODS §3).
 public enum MergeMethod: String, ConfigChoice {
     /// Weighted average of the models (MoT's uniform average by default).

@@ -170,6 +170,9 @@ extension Config {
         c.atLeast("distillation.max_interventions", d.maxInterventions, 0)
         c.atLeast("distillation.teacher_max_tokens", d.teacherMaxTokens, 1)
         c.require(d.alpha >= 0, "distillation.alpha (\(d.alpha)) must be ≥ 0")
+        c.require(d.trigger == .student || d.mode == .motab, "distillation.trigger (`\(d.trigger.rawValue)`) chooses what "
+                    + "MOTAB's monitor watches, but distillation.mode (`\(d.mode.rawValue)`) runs no monitor; set "
+                    + "distillation.mode=motab, or leave distillation.trigger at `student`")
         c.require(["full", "sampled"].contains(d.estimator), "distillation.estimator (`\(d.estimator)`) must be `full` "
                     + "(the teacher's whole distribution per position) or `sampled` (the sampled token's log-ratio)")
         c.atLeast("merge.rounds", merge.rounds, 1)

@@ -16,8 +16,12 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     public var teacherMaxTokens: Int = 64
     /// α, weight of the cross-entropy on teacher tokens. Default: `1.0`.
     public var alpha: Double = 1
-    /// Also trigger on the teacher's entropy of the student's prefix. Default: `false`.
-    public var teacherTrigger: Bool = false
+    /// Whose entropy the monitor watches: `student` (its sampling entropy),
+    /// `teacher` (the teacher's entropy on the student's prefix, scored at each
+    /// step boundary or every w tokens; same w, EMA boundary, k, m, backtrack
+    /// and N_max) or `either` (both, each with its own boundary). The older
+    /// `teacher_trigger: true` / `false` means `teacher` / `student`. Default: `student`.
+    public var trigger: DistillationTrigger = .student
     /// The teachers' models, one per teacher rank in rank order (a run's
     /// checkpoint directory, a GGUF or safetensors file, or a Hugging Face
     /// folder); used by the `distill` and `mot` pipelines. Default: `[]`.

@@ -58,8 +58,10 @@ public struct EntropyStatistics: Equatable, Sendable {
     public func boundary(k: Double) -> Double { mean + k * variance.squareRoot() }
 }
 
-/// MOTAB's student-side stray detector, one per sequence, fed the sampling
-/// entropy H_t of each student token in order.
+/// MOTAB's stray detector, one per sequence and signal, fed an entropy H_t
+/// for each student token in order: the student's sampling entropy, or (the
+/// teacher-side trigger, `distillation.trigger`) the teacher's entropy at that
+/// position on the student's prefix. The rules are the same for both.
 ///
 /// - Windowed entropy: Ĥ_t = mean of H over the last min(w, n) student tokens
 ///   since the window started (rollout start, or `restartWindow()` after a

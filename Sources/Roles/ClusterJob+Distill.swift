@@ -46,9 +46,6 @@ extension ClusterJob {
     /// not continue from a later one (the teachers' and monitor state are not saved).
     func runDistillation() throws {
         let d = config.distillation
-        guard !d.teacherTrigger else {
-            throw JobError("distillation.teacher_trigger=true is not implemented yet (only the student-entropy monitor); set it to false")
-        }
         guard let estimator = DistillationEstimator(rawValue: d.estimator) else {
             throw JobError("distillation.estimator=\(d.estimator): expected full or sampled")
         }
@@ -87,7 +84,7 @@ extension ClusterJob {
                                   settings: MotabSettings(config: d, boundaryTokens: boundary),
                                   assignment: try TeacherAssignment(layout: layout), teacher: teacher)
         if isLeader {
-            print("ispo-cluster: distill mode \(d.mode.rawValue), estimator \(estimator.rawValue), teachers on ranks "
+            print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), estimator \(estimator.rawValue), teachers on ranks "
                   + "\(teacherRanks) (\(d.teacherModels.joined(separator: ", ")))")
         }
         let total = config.trainer.totalSteps ?? 0

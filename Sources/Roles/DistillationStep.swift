@@ -140,9 +140,10 @@ struct DistillationUpdate {
 /// Per-step sums of what the rollout ranks saw, reduced over the world with one
 /// allreduce (learners need no completions, only these numbers for the metrics).
 struct MotabStepSums {
-    static let count = 10
+    static let count = 12
     /// rollouts, interventions, discarded tokens, teacher tokens, response tokens,
-    /// intervened rollouts, trigger TP, FP, misses, rollouts judged for triggers.
+    /// intervened rollouts, trigger TP, FP, misses, rollouts judged for triggers,
+    /// interventions fired by the teacher-entropy monitor, teacher entropies it received.
     var values = [Double](repeating: 0, count: MotabStepSums.count)
 
     mutating func add(_ c: MotabCompletion) {
@@ -152,6 +153,8 @@ struct MotabStepSums {
         values[3] += Double(c.provenance.filter { $0 != 0 }.count)
         values[4] += Double(c.tokens.count)
         values[5] += c.interventions.isEmpty ? 0 : 1
+        values[10] += Double(c.interventions.filter { $0.trigger == .teacher }.count)
+        values[11] += Double(c.teacherMonitorTokens)
     }
 
     mutating func add(_ t: MotabTriggerScoring.Counts) {
@@ -169,6 +172,8 @@ struct MotabStepSums {
             "motab/rollback_depth": v[1] > 0 ? v[2] / v[1] : 0,
             "motab/teacher_token_frac": v[4] > 0 ? v[3] / v[4] : 0,
             "motab/intervened_rollout_frac": v[5] / n,
+            "motab/teacher_triggered_frac": v[1] > 0 ? v[10] / v[1] : 0,
+            "motab/teacher_monitor_tokens_per_rollout": v[11] / n,
         ]
         if v[9] > 0 {
             let c = MotabTriggerScoring.Counts(truePositives: Int(v[6]), falsePositives: Int(v[7]), misses: Int(v[8]))

@@ -4,19 +4,26 @@ import Tasks
 public enum MotabMetrics {
     /// `motab/interventions_per_rollout` (mean over rollouts),
     /// `motab/rollback_depth` (mean discarded tokens per intervention, 0 when none),
-    /// `motab/teacher_token_frac` (teacher tokens ÷ response tokens) and
-    /// `motab/intervened_rollout_frac`.
+    /// `motab/teacher_token_frac` (teacher tokens ÷ response tokens),
+    /// `motab/intervened_rollout_frac`, `motab/teacher_triggered_frac`
+    /// (interventions fired by the teacher-entropy monitor ÷ interventions, 0
+    /// when none: 0 for `distillation.trigger=student`, 1 for `teacher`) and
+    /// `motab/teacher_monitor_tokens_per_rollout` (teacher entropies the monitor
+    /// received: the teacher trigger's cost, about the response length).
     public static func batch(_ completions: [MotabCompletion]) -> [String: Double] {
         let n = Double(max(completions.count, 1))
         let interventions = completions.flatMap(\.interventions)
         let tokens = completions.map(\.tokens.count).reduce(0, +)
         let teacher = completions.map { $0.provenance.filter { $0 != 0 }.count }.reduce(0, +)
+        let byTeacher = interventions.filter { $0.trigger == .teacher }.count
         return [
             "motab/interventions_per_rollout": Double(interventions.count) / n,
             "motab/rollback_depth": interventions.isEmpty ? 0
                 : Double(interventions.map(\.discarded.count).reduce(0, +)) / Double(interventions.count),
             "motab/teacher_token_frac": tokens == 0 ? 0 : Double(teacher) / Double(tokens),
             "motab/intervened_rollout_frac": Double(completions.filter { !$0.interventions.isEmpty }.count) / n,
+            "motab/teacher_triggered_frac": interventions.isEmpty ? 0 : Double(byTeacher) / Double(interventions.count),
+            "motab/teacher_monitor_tokens_per_rollout": Double(completions.map(\.teacherMonitorTokens).reduce(0, +)) / n,
         ]
     }
 }

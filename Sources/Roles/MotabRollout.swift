@@ -5,95 +5,38 @@ import Objectives
 import Tensors
 import Transformer
 
-/// MOTAB's generation settings (METHODS.md §2; `distillation.*`).
-public struct MotabSettings: Equatable, Sendable {
-    /// The entropy monitor (w, d, k, m, warm-up).
-    public var monitor: EntropyMonitorSettings
-    /// N_max, interventions per rollout at most.
-    public var maxInterventions: Int
-    /// L_T, tokens per intervention at most.
-    public var teacherMaxTokens: Int
-    /// Tokens that end a reasoning step (`;` and newline for synthetic traces).
-    public var boundaryTokens: Set<Int32>
-    /// false = pure on-policy baseline: no monitor, no intervention (the
-    /// tokens are then exactly `Model.generate`'s for the same seeds).
-    public var monitorEnabled: Bool
-
-    /// Creates settings.
-    public init(monitor: EntropyMonitorSettings = EntropyMonitorSettings(), maxInterventions: Int = 4,
-                teacherMaxTokens: Int = 64, boundaryTokens: Set<Int32>, monitorEnabled: Bool = true) {
-        precondition(maxInterventions >= 0 && teacherMaxTokens >= 0, "MotabSettings: N_max and L_T must be ≥ 0")
-        self.monitor = monitor; self.maxInterventions = maxInterventions; self.teacherMaxTokens = teacherMaxTokens
-        self.boundaryTokens = boundaryTokens; self.monitorEnabled = monitorEnabled
-    }
-
-    /// From the `distillation` section; `on_policy` turns the monitor off.
-    /// `boundaryTokens`: the ids of the step separators in the job's tokenizer.
-    public init(config c: DistillationConfig, boundaryTokens: Set<Int32>) {
-        self.init(monitor: EntropyMonitorSettings(window: c.window, emaDecay: c.emaDecay, k: c.k, consecutive: c.consecutive),
-                  maxInterventions: c.maxInterventions, teacherMaxTokens: c.teacherMaxTokens,
-                  boundaryTokens: boundaryTokens, monitorEnabled: c.mode == .motab)
-    }
-}
-
-/// One teacher intervention in a rollout.
-public struct MotabIntervention: Equatable, Sendable {
-    /// Response index of the backtrack point b: the response kept
-    /// `[0, b)`, and the teacher's tokens start at b in the final response.
-    public var position: Int
-    /// Response index (before the backtrack) of the first violating token s.
-    public var firstViolation: Int
-    /// The strayed student suffix that was discarded (its length is the rollback depth; it gets no loss).
-    public var discarded: [Int32]
-    /// Tokens the teacher wrote.
-    public var teacherTokens: Int
-}
-
-/// A spliced MOTAB rollout: student tokens, teacher steps, resumed student tokens.
-public struct MotabCompletion: Equatable, Sendable {
-    /// Response tokens (the stop token included when one was emitted).
-    public var tokens: [Int32]
-    /// Per token: the student's log-prob at the sampling temperature (π_old;
-    /// for teacher tokens computed from the student's logits, not sampled).
-    public var logProbs: [Float]
-    /// Per token: the student's entropy at that position.
-    public var entropies: [Float]
-    /// Per token: 0 = student, 1 = teacher (`RolloutSample.provenance`).
-    public var provenance: [Int32]
-    /// Per token: the teacher's log-prob; for student tokens NaN unless
-    /// `MotabRollout.scoreWithTeacher` filled it in.
-    public var teacherLogProbs: [Float]
-    /// (tokens · V) the teacher's full log-softmax row at every response
-    /// position, when `scoreWithTeacher(fullRows: true)` asked for it; else empty.
-    public var teacherRows: [Float] = []
-    /// The interventions, in order.
-    public var interventions: [MotabIntervention]
-    /// Why it ended.
-    public var finishReason: FinishReason
-}
-
 /// Batched student generation with MOTAB's monitor and teacher backtracking.
 ///
 /// All sequences share one KV cache (one slot each) and decode together, as
 /// `Model.generate` does; sequence i samples from its own `Rng(seed: seeds[i])`
-/// and has its own `EntropyMonitor`. When the monitor reports a stray
-/// (m consecutive tokens with Ĥ_t > τ, starting at token s):
+/// and has its own `EntropyMonitor`s. `settings.trigger` picks what they watch:
+/// - `student`: the sampling entropy of each student token, as it is drawn.
+/// - `teacher`: the teacher's entropy at the same positions, on the student's
+///   prefix. A sequence's tokens not yet scored go to the teacher at each step
+///   boundary, every `teacherScoreInterval` tokens and before it ends; the
+///   decode step's batches go as one score request (`ScoreQuery.cacheKey` =
+///   the sequence index, so the teacher runs only the new tokens), and the
+///   returned entropies are fed to the monitor in order. A stray found there
+///   may lie a few tokens back: everything from the backtrack point is discarded.
+/// - `either`: both monitors, each with its own statistics; the first stray fires.
+///
+/// When a monitor reports a stray (m consecutive tokens with Ĥ_t > τ, starting at token s):
 ///
 /// 1. Backtrack point b = one past the last boundary token at index j with
 ///    floor ≤ j < s, or b = floor when there is none; floor is the end of
 ///    the last intervention (0 before the first), so teacher text is never
 ///    discarded. Tokens [b, …) are discarded (recorded, no loss).
 /// 2. The sequence's tokens and its KV-cache slot are truncated to the
-///    prompt plus b tokens (the slot one further, see 4); the monitor is
-///    restored to its copy taken at b, so its statistics hold only kept tokens.
+///    prompt plus b tokens (the slot one further, see 4); the monitors are
+///    restored to their copies taken at b, so their statistics hold only kept tokens.
 /// 3. The teacher continues prompt + response[0, b) greedily to its next
 ///    boundary, stop token, or min(L_T, room left) tokens.
 /// 4. The last kept token and the teacher's tokens are appended to the slot
 ///    with `Model.extend` (one call with every other sequence's next token);
 ///    their logit rows give the student's log-probs and entropies of the
 ///    teacher tokens and the distribution of the next student token.
-/// 5. The window restarts and sampling resumes; the rollout's generator is
-///    not rewound (the resumed tokens are fresh draws).
+/// 5. The windows restart (teacher tokens are not monitored) and sampling
+///    resumes; the rollout's generator is not rewound (the resumed tokens are fresh draws).
 ///
 /// After N_max interventions the sequence is no longer monitored. A sampled
 /// stop token ends the sequence without being monitored; a teacher stop token
@@ -112,19 +55,20 @@ public final class MotabRollout {
         self.model = model; self.teacher = teacher; self.settings = settings
     }
 
-    /// Per-sequence state during generation.
-    fileprivate struct SequenceState {
-        let prompt: [Int32]
-        var out: MotabCompletion
-        var monitor: EntropyMonitor
-        /// Monitor copies keyed by response length (the floor and every boundary since).
-        var snapshots: [Int: EntropyMonitor]
-        var floor = 0
-        var finished = false
+    /// A detected stray: sequence, first violating token s, the monitor that fired.
+    private struct Stray {
+        let seq: Int, s: Int, by: MotabTriggerSource
+    }
+
+    /// What a sequence does after its decode step unless a stray intervenes.
+    private enum NextMove {
+        case resume(Int32)
+        case finish(FinishReason)
     }
 
     /// Generates one spliced completion per prompt. `prior` seeds every
-    /// sequence's entropy statistics (e.g. carried over from earlier rollouts).
+    /// sequence's student-entropy statistics (e.g. carried over from earlier
+    /// rollouts); the teacher-entropy statistics start empty.
     /// Throws what the teacher throws.
     public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
                          prior: EntropyStatistics = EntropyStatistics()) throws -> [MotabCompletion] {
@@ -135,12 +79,10 @@ public final class MotabRollout {
         let cache = slotCache(B)
         for s in 0..<cache.slots { cache.reset(slot: s) }
         var rngs = seeds.map { Rng(seed: $0) }
-        let monitor0 = EntropyMonitor(settings: settings.monitor, prior: prior)
-        var seqs = prompts.map {
-            SequenceState(prompt: $0, out: MotabCompletion(tokens: [], logProbs: [], entropies: [], provenance: [], teacherLogProbs: [],
-                                                       interventions: [], finishReason: .length),
-                     monitor: monitor0, snapshots: [0: monitor0])
-        }
+        let trigger = settings.trigger, boundary = settings.boundaryTokens
+        let studentMonitor = trigger.watchesStudent ? EntropyMonitor(settings: settings.monitor, prior: prior) : nil
+        let teacherMonitor = trigger.watchesTeacher ? EntropyMonitor(settings: settings.monitor) : nil
+        var seqs = prompts.map { MotabSequence(prompt: $0, student: studentMonitor, teacher: teacherMonitor) }
         let temperature = options.greedy ? 1 : options.temperature
         let scratch = FlatBuffer(count: Parallel.workers * 2 * V)
         // Prefill; rowOf[i] = the logits row predicting sequence i's next token.
@@ -166,31 +108,68 @@ public final class MotabRollout {
                     }
                 }
             }
-            // Decide per sequence: continue, finish, or intervene.
+            // Decide per sequence: continue, finish, intervene, or (teacher
+            // trigger) wait for the teacher's entropies first.
             var next: [(seq: Int, token: Int32)] = []
-            var strays: [(seq: Int, b: Int, s: Int)] = []
+            var strays: [Stray] = []
+            var waiting: [(seq: Int, end: Int, then: NextMove)] = []
+            func move(_ i: Int, _ m: NextMove) {
+                switch m {
+                case let .resume(t): next.append((i, t))
+                case let .finish(reason): seqs[i].finish(reason)
+                }
+            }
             for (k, i) in rowsNow.enumerated() {
                 let d = drawn[k]!
                 seqs[i].append(d.token, logProb: d.logProb, entropy: d.entropy, provenance: 0, teacherLogProb: .nan)
                 let n = seqs[i].out.tokens.count
-                if options.stopTokens.contains(d.token) { seqs[i].finish(.stop); continue }
-                if settings.monitorEnabled && seqs[i].out.interventions.count < settings.maxInterventions,
-                   case let .stray(run) = seqs[i].monitor.observe(Double(d.entropy)) {
-                    let s = n - run
-                    let tokensNow = seqs[i].out.tokens, floor = seqs[i].floor
-                    let j = (floor..<s).last { settings.boundaryTokens.contains(tokensNow[$0]) }
-                    strays.append((i, j.map { $0 + 1 } ?? floor, s))
+                let stop = options.stopTokens.contains(d.token), isBoundary = boundary.contains(d.token)
+                let monitored = settings.monitorEnabled && seqs[i].out.interventions.count < settings.maxInterventions
+                if monitored && !stop, let s = seqs[i].observeStudent(d.entropy, isBoundary: isBoundary) {
+                    strays.append(Stray(seq: i, s: s, by: .student))
                     continue
                 }
-                if settings.boundaryTokens.contains(d.token) { seqs[i].snapshots[n] = seqs[i].monitor }
-                if n >= options.maxNewTokens || seqs[i].prompt.count + n >= cache.maxLen { seqs[i].finish(.length); continue }
-                next.append((i, d.token))
+                let full = n >= options.maxNewTokens || seqs[i].prompt.count + n >= cache.maxLen
+                let then: NextMove = stop ? .finish(.stop) : full ? .finish(.length) : .resume(d.token)
+                // The stop token itself is not monitored; the tokens before it are, before the sequence ends.
+                let end = stop ? n - 1 : n, pending = end - seqs[i].teacherScored
+                if monitored && seqs[i].teacher != nil && pending > 0
+                    && (stop || full || isBoundary || pending >= settings.teacherScoreInterval) {
+                    waiting.append((i, end, then))
+                    continue
+                }
+                move(i, then)
+            }
+            // Teacher trigger: one score request for every sequence with tokens waiting.
+            if !waiting.isEmpty {
+                let queries = waiting.map { seqs[$0.seq].teacherQuery(end: $0.end, key: $0.seq) }
+                let results = try teacher.score(queries)
+                guard results.count == queries.count else {
+                    throw TeacherError("MOTAB: expected \(queries.count) teacher entropy scores, found \(results.count)")
+                }
+                for (w, (q, r)) in zip(waiting, zip(queries, results)) {
+                    let n = q.tokens.count - q.from
+                    guard r.entropies.count == n, r.entropies.allSatisfy(\.isFinite) else {
+                        throw TeacherError("MOTAB: teacher entropies for sequence \(w.seq) are \(r.entropies.count) values"
+                                           + "\(r.entropies.allSatisfy(\.isFinite) ? "" : " (some not finite)"); expected \(n) finite "
+                                           + "ones, one per token sent; the teacher must answer ScoreQuery.entropies")
+                    }
+                    if let s = seqs[w.seq].observeTeacher(r.entropies, boundaryTokens: boundary) {
+                        strays.append(Stray(seq: w.seq, s: s, by: .teacher))
+                    } else {
+                        move(w.seq, w.then)
+                    }
+                }
+                next.sort { $0.seq < $1.seq }
             }
             // Backtrack the strays and ask the teacher for their next step.
-            var queries: [ContinueQuery] = []
-            for (i, b, s) in strays {
+            var queries: [ContinueQuery] = [], points: [Int] = []
+            for stray in strays {
+                let i = stray.seq, b = seqs[i].backtrackPoint(stray: stray.s, boundaryTokens: boundary)
                 let discarded = seqs[i].backtrack(to: b)
-                seqs[i].out.interventions.append(MotabIntervention(position: b, firstViolation: s, discarded: discarded, teacherTokens: 0))
+                seqs[i].out.interventions.append(MotabIntervention(position: b, firstViolation: stray.s, discarded: discarded,
+                                                                   teacherTokens: 0, trigger: stray.by))
+                points.append(b)
                 let room = min(options.maxNewTokens - b, cache.maxLen - seqs[i].prompt.count - b)
                 queries.append(ContinueQuery(prefix: seqs[i].prompt + seqs[i].out.tokens, maxTokens: max(0, min(settings.teacherMaxTokens, room))))
             }
@@ -204,7 +183,8 @@ public final class MotabRollout {
             slots = []; tokens = []
             var spans: [(seq: Int, first: Int, count: Int)] = []
             for (i, t) in next { rowOf[i] = slots.count; slots.append(i); tokens.append(t) }
-            for ((i, b, _), r) in zip(strays, replies) {
+            for ((stray, b), r) in zip(zip(strays, points), replies) {
+                let i = stray.seq
                 guard r.tokens.count <= queries[spans.count].maxTokens, r.logProbs.count == r.tokens.count,
                       r.tokens.allSatisfy({ $0 >= 0 && Int($0) < V }) else {
                     throw TeacherError("MOTAB: teacher continuation for sequence \(i) has \(r.tokens.count) tokens and \(r.logProbs.count) log-probs; expected at most \(queries[spans.count].maxTokens) ids below \(V) with one log-prob each")
@@ -284,32 +264,5 @@ public final class MotabRollout {
         let c = KVCache(config: model.config, slots: slots)
         cache = c
         return c
-    }
-}
-
-extension MotabRollout.SequenceState {
-    mutating func append(_ t: Int32, logProb: Float, entropy: Float, provenance: Int32, teacherLogProb: Float) {
-        out.tokens.append(t); out.logProbs.append(logProb); out.entropies.append(entropy)
-        out.provenance.append(provenance); out.teacherLogProbs.append(teacherLogProb)
-    }
-
-    mutating func finish(_ reason: FinishReason) { finished = true; out.finishReason = reason }
-
-    /// Cuts the response to `b` tokens, restores the monitor copy taken there
-    /// and returns the discarded suffix.
-    mutating func backtrack(to b: Int) -> [Int32] {
-        let discarded = Array(out.tokens[b...])
-        out.tokens.removeSubrange(b...); out.logProbs.removeSubrange(b...); out.entropies.removeSubrange(b...)
-        out.provenance.removeSubrange(b...); out.teacherLogProbs.removeSubrange(b...)
-        guard let m = snapshots[b] else { preconditionFailure("MOTAB: no monitor copy at backtrack point \(b)") }
-        monitor = m
-        return discarded
-    }
-
-    /// After the teacher's tokens: a new window, and a new floor below which no backtrack goes.
-    mutating func startAfterIntervention() {
-        monitor.restartWindow()
-        floor = out.tokens.count
-        snapshots = [floor: monitor]
     }
 }

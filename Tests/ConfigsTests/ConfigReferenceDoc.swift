@@ -15,7 +15,8 @@ enum ConfigReferenceDoc {
         "AdvantageEstimator": AdvantageEstimator.spellings, "LossAggMode": LossAggMode.spellings,
         "KLLossType": KLLossType.spellings, "LRSchedulerType": LRSchedulerType.spellings,
         "ISPOSetMode": ISPOSetMode.spellings, "ISPODrift": ISPODrift.spellings,
-        "DistillationMode": DistillationMode.spellings, "MergeMethod": MergeMethod.spellings, "MoTBaseline": MoTBaseline.spellings,
+        "DistillationMode": DistillationMode.spellings, "DistillationTrigger": DistillationTrigger.spellings,
+        "MergeMethod": MergeMethod.spellings, "MoTBaseline": MoTBaseline.spellings,
         "ComputeDType": ComputeDType.spellings, "CheckpointDType": CheckpointDType.spellings,
         "NaNPolicy": NaNPolicy.spellings, "Pipeline": Pipeline.spellings,
     ]

@@ -31,7 +31,7 @@ final class DistillPipelineTests: XCTestCase {
         var directory = ""
     }
 
-    func runJob(layout: RankLayout, _ extra: [String], warm: WarmStart = WarmStart(steps: 0, batchSize: 4, lr: 0),
+    static func runJob(layout: RankLayout, _ extra: [String], warm: WarmStart = WarmStart(steps: 0, batchSize: 4, lr: 0),
                 directory: String? = nil) throws -> Result {
         let config = try Config.load(yamlFile: nil, overrides: Self.base + extra)
         try config.validate()
@@ -65,7 +65,7 @@ final class DistillPipelineTests: XCTestCase {
 
     func testMotabWithTwoRolloutRanksSharingARemoteTeacher() throws {
         let layout = try RankLayout(roles: [[.learner], [.rollout], [.rollout], [.teacher]])
-        let r = try runJob(layout: layout, ["distillation.mode=motab", "distillation.teacher_models=[student]"])
+        let r = try Self.runJob(layout: layout, ["distillation.mode=motab", "distillation.teacher_models=[student]"])
         defer { try? FileManager.default.removeItem(atPath: r.directory) }
         XCTAssertEqual(Set(r.steps.keys), [1, 2])
         XCTAssertEqual(r.evaluations, [0, 2])
@@ -94,7 +94,7 @@ final class DistillPipelineTests: XCTestCase {
         let layout = try RankLayout(roles: [[.learner, .teacher], [.rollout, .teacher], [.rollout]])
         XCTAssertEqual(try TeacherAssignment(layout: layout).sources, [1: .local, 2: .remote(0)])
         for estimator in ["full", "sampled"] {
-            let r = try runJob(layout: layout, ["distillation.mode=on_policy", "distillation.teacher_models=[student]",
+            let r = try Self.runJob(layout: layout, ["distillation.mode=on_policy", "distillation.teacher_models=[student]",
                                                 "distillation.estimator=\(estimator)"])
             defer { try? FileManager.default.removeItem(atPath: r.directory) }
             let m1 = try XCTUnwrap(r.steps[1])
@@ -125,7 +125,7 @@ final class DistillPipelineTests: XCTestCase {
 
         // 2. Two learners train on the teacher's correct traces (the run directory names its latest checkpoint).
         let layout = try RankLayout(roles: [[.learner], [.learner], [.rollout], [.teacher]])
-        let r = try runJob(layout: layout, ["distillation.mode=sft", "distillation.teacher_models=[\(teacherDir)]",
+        let r = try Self.runJob(layout: layout, ["distillation.mode=sft", "distillation.teacher_models=[\(teacherDir)]",
                                             "actor.ppo_mini_batch_size=2", "actor.ppo_micro_batch_size_per_gpu=2"])
         defer { try? FileManager.default.removeItem(atPath: r.directory) }
         let m1 = try XCTUnwrap(r.steps[1])
