@@ -72,6 +72,14 @@ public final class MotabRollout {
     /// Throws what the teacher throws.
     public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
                          prior: EntropyStatistics = EntropyStatistics()) throws -> [MotabCompletion] {
+        // The student decodes on packed weights, as `Model.generate` does (same bits when no one intervenes).
+        try model.withPackedDecodeWeights(rows: prompts.count) {
+            try generateOnPackedWeights(prompts: prompts, options: options, seeds: seeds, prior: prior)
+        }
+    }
+
+    private func generateOnPackedWeights(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
+                                         prior: EntropyStatistics) throws -> [MotabCompletion] {
         precondition(prompts.count == seeds.count, "MOTAB: \(prompts.count) prompts but \(seeds.count) seeds")
         precondition(prompts.allSatisfy { !$0.isEmpty }, "MOTAB: empty prompt")
         let B = prompts.count, V = model.config.vocabSize

@@ -22,6 +22,17 @@ public struct Completion: Sendable {
 }
 
 extension Model {
+    /// Runs `body` (a decode loop of `extend` calls on a batch of `rows`
+    /// sequences) on a packed snapshot of the current weights, as `generate`
+    /// does, so a hand-written decode loop gets the same speed and the same
+    /// bits. The snapshot is retired when `body` returns; the weights must not
+    /// change inside `body`.
+    public func withPackedDecodeWeights<T>(rows: Int, _ body: () throws -> T) rethrows -> T {
+        let packed = preparePackedWeights(rows: rows)
+        defer { packed?.valid = false }
+        return try body()
+    }
+
     /// Batched generation: prefill every prompt, then decode all unfinished
     /// sequences together one token per step. Sequence i draws from its own
     /// `Rng(seed: seeds[i])`, so its tokens do not depend on what else is in the batch.
