@@ -38,8 +38,9 @@ extension ClusterJob {
     /// them, and verify them; or (`sft`) teacher ranks write traces and keep
     /// the correct ones → allgather → learners minimise `DistillationLoss`
     /// (or cross-entropy on the traces) with ZeRO-1 → metrics. The student
-    /// may be warm-started first (`--sft-steps`); greedy evaluation every
-    /// `trainer.test_freq` steps and at the end.
+    /// may be warm-started first (`--sft-steps`, by `run()`, before the step-0
+    /// evaluation, so step 0 is the warm-started student); greedy evaluation
+    /// every `trainer.test_freq` steps and at the end.
     ///
     /// Resume: a distill run starts over; it may start from a step-0
     /// checkpoint (e.g. an `sft` run's, `checkpoint.resume_mode=<path>`), but
@@ -58,14 +59,6 @@ extension ClusterJob {
         if resumedStep > 0 {
             throw JobError("trainer.pipeline=distill cannot continue from step \(resumedStep): distill runs restart from the "
                            + "beginning (or from a step-0 checkpoint). Move the run's checkpoints away or set checkpoint.resume_mode=disable.")
-        }
-        if resumedStep < 0 && warmStart.steps > 0 {
-            try supervisedWarmStart()
-            // run() evaluated the untrained student at step 0; step 0 of the distill run is the warm-started one.
-            if config.trainer.valBeforeTrain {
-                evaluations.removeAll { $0.step == 0 }
-                try evaluate(step: 0)
-            }
         }
         _ = try syncWeights()  // every rank holds the starting student (a `student` teacher copies it)
 

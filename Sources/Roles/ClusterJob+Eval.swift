@@ -3,11 +3,20 @@ import Foundation
 import Tasks
 import Transformer
 
+/// Test-only records of the evaluations (never set by the CLI).
+struct JobEvaluationHooks {
+    /// Record the parameters each evaluation generates with.
+    var record = false
+    /// (step, this rank's parameters at that evaluation), in order.
+    var parameters: [(step: Int, parameters: [Float])] = []
+}
+
 extension ClusterJob {
     /// Greedy (or `val_kwargs`) generation on the validation prompts, sharded
     /// over the rollout ranks; the leader logs per-source accuracy.
     func evaluate(step: Int) throws {
         _ = try syncWeights()
+        if evaluationHooks.record { evaluationHooks.parameters.append((step, model.parameters.toArray())) }
         let R = rolloutRanks.count
         let vk = config.rollout.valKwargs
         var mine: [RolloutSample] = []

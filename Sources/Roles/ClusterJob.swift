@@ -55,6 +55,8 @@ public final class ClusterJob {
     var faultHooks = JobFaultHooks()
     /// Test-only records of the MoT pipeline (`ClusterJob+MoT.swift`).
     var motHooks = JobMoTHooks()
+    /// Test-only records of the evaluations (`ClusterJob+Eval.swift`).
+    var evaluationHooks = JobEvaluationHooks()
     /// Set when `run()` returned early after a stop request (SIGUSR1), with the checkpoint it wrote.
     public internal(set) var stopped: JobStop?
 
@@ -148,7 +150,8 @@ public final class ClusterJob {
         let hasRL = pipeline == .rl || pipeline == .demo
         let saveFreq = config.checkpoint.saveFreq
         if !(resumed?.warmStartDone ?? false) {
-            if pipeline == .demo || pipeline == .sft { try supervisedWarmStart() }
+            // A distill run's step 0 is the warm-started student: warm-start before its step-0 evaluation.
+            if pipeline == .demo || pipeline == .sft || pipeline == .distill { try supervisedWarmStart() }
         }
         if pipeline == .eval || (resumed == nil && config.trainer.valBeforeTrain) { try evaluate(step: resumed?.step ?? 0) }
         if hasRL {
