@@ -17,7 +17,8 @@ struct SavedEvaluation: Codable, Equatable {
 struct JobState: Codable, Equatable {
     /// Version of this record; readers reject newer ones.
     var version = JobState.currentVersion
-    /// RL steps completed (0: the pre-RL phase is done, no RL step yet).
+    /// Steps completed: RL or distill steps, MoT rounds (0: the warm start or
+    /// preparation is done, no step yet).
     var step: Int
     /// Weight broadcasts so far.
     var weightVersion: Int
@@ -31,7 +32,7 @@ struct JobState: Codable, Equatable {
     var evaluations: [SavedEvaluation]
     /// `trainer.seed` of the run: every random stream and the data order derive from it.
     var seed: Int
-    /// CRC-32C of the prompts of the next RL step's first batch: the data cursor is
+    /// CRC-32C of the prompts of the next RL or distill step's first batch: the data cursor is
     /// `PromptData.batch(step:)`, a pure function of the step, so equal CRCs on
     /// resume show the data stream is the one the run was saved with.
     var nextBatchCRC: UInt32
@@ -41,6 +42,9 @@ struct JobState: Codable, Equatable {
     var learners: Int
     /// A frozen reference (KL reference / ISPO's π_base) is saved in group `reference`.
     var hasReference: Bool
+    /// `trainer.pipeline` of the run that saved it (nil: written before it was
+    /// recorded). A checkpoint of step > 0 continues only its own pipeline.
+    var pipeline: String? = nil
 
     static let currentVersion = 1
 }
@@ -104,13 +108,20 @@ extension ClusterJob {
         Double(ProcessInfo.processInfo.environment["ISPO_TEST_CHECKPOINT_DELAY"] ?? "") ?? 0
     }
 
-    /// Whether rank `r` holds a frozen reference (computable on every rank).
+    /// Whether rank `r` holds a frozen reference (computable on every rank; only
+    /// the RL pipelines freeze one).
     func rankNeedsReference(_ r: Int) -> Bool {
-        (layout.rank(r, has: .learner) && config.actor.useKLLoss)
+        guard usesFrozenReference else { return false }
+        return (layout.rank(r, has: .learner) && config.actor.useKLLoss)
             || (rolloutRanks.contains(r) && config.algorithm.ispo.computesSignals)
     }
 
-    /// The CRC-32C of the prompts the RL step after `step` draws first.
+    /// Which pipelines can continue each other's checkpoints of step > 0: `demo` is `rl` after a warm start.
+    static func resumeFamily(_ pipeline: String) -> String {
+        pipeline == Pipeline.demo.rawValue ? Pipeline.rl.rawValue : pipeline
+    }
+
+    /// The CRC-32C of the prompts the RL (or distill) step after `step` draws first.
     func nextBatchCRC(after step: Int) -> UInt32 {
         let items = data.batch(step: (step + 1) * 64, count: config.data.trainBatchSize)
         return CRC32C.checksum(Array(items.map { $0.prompt + "\u{1}" + $0.groundTruth }.joined(separator: "\u{2}").utf8))
@@ -251,6 +262,13 @@ extension ClusterJob {
             throw JobError("\(path): written with trainer.seed=\(state.seed), this run has \(config.trainer.seed); the data order and "
                            + "sampling would differ. Set trainer.seed=\(state.seed), or resume_mode=disable.")
         }
+        let pipeline = config.trainer.pipeline.rawValue
+        if state.step > 0, let saved = state.pipeline, Self.resumeFamily(saved) != Self.resumeFamily(pipeline) {
+            throw JobError("\(path): step \(state.step) of a trainer.pipeline=\(saved) run, this run has trainer.pipeline=\(pipeline); "
+                           + "a checkpoint of step > 0 continues only its own pipeline (its optimizer state and step count mean "
+                           + "nothing to another). Set trainer.pipeline=\(saved) to continue it, start from a step-0 checkpoint "
+                           + "(checkpoint.resume_mode=<path>), or resume_mode=disable.")
+        }
         let crc = nextBatchCRC(after: state.step)
         guard crc == state.nextBatchCRC else {
             throw JobError("\(path): the prompts of step \(state.step + 1) differ from the run that saved it (CRC \(CRC32C.hex(crc)), "
@@ -385,7 +403,8 @@ extension ClusterJob {
                                  evaluations: evaluations.map { SavedEvaluation(step: $0.step, metrics: $0.metrics) },
                                  seed: config.trainer.seed, nextBatchCRC: nextBatchCRC(after: step), parameterCount: P,
                                  learners: learnerRanks.count,
-                                 hasReference: referenceWriter != nil && step > 0)
+                                 hasReference: referenceWriter != nil && step > 0,
+                                 pipeline: config.trainer.pipeline.rawValue)
             let w = try store.shardWriter(step: step, group: "state", rank: 0, options: options)
             try w.add(Self.jobStateTensor, bytes: JSONCoding.encode(state))
             out.append(try w.finish())

@@ -12,9 +12,11 @@ extension ClusterJob {
 
     /// Whether this rank needs the frozen copy of the policy at RL start:
     /// learners for the KL term, rollout workers for ISPO's drift.
-    var needsReference: Bool {
-        (isLearner && config.actor.useKLLoss) || (isRolloutRank && config.algorithm.ispo.computesSignals)
-    }
+    var needsReference: Bool { rankNeedsReference(world.rank) }
+
+    /// Whether the pipeline freezes a reference: only RL (`distill` and `mot`
+    /// ignore `actor.use_kl_loss` and ISPO's signals).
+    var usesFrozenReference: Bool { config.trainer.pipeline == .rl || config.trainer.pipeline == .demo }
 
     var isRolloutRank: Bool { rolloutRanks.contains(world.rank) }
 

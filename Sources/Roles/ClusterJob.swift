@@ -155,27 +155,8 @@ public final class ClusterJob {
         }
         if pipeline == .eval || (resumed == nil && config.trainer.valBeforeTrain) { try evaluate(step: resumed?.step ?? 0) }
         if hasRL {
-            let total = config.trainer.totalSteps ?? 0
-            var step = resumed?.step ?? 0
-            // A stop requested during the pre-RL phase is honoured at its end (step 0).
-            if step == 0, step < total, try stopRequestedEverywhere(afterStep: 0) {
-                stopped = JobStop(step: 0, checkpoint: resumed == nil ? try saveCheckpoint(step: 0, warmStartDone: true) : nil)
-                try world.barrier()
-                return
-            }
-            while step < total {
-                step += 1
+            try runSteps(resumed: resumed, total: config.trainer.totalSteps ?? 0, testFreq: config.trainer.testFreq) { step in
                 try rlStep(step)
-                let freq = config.trainer.testFreq
-                if (freq > 0 && step % freq == 0) || step == total { try evaluate(step: step) }
-                let stop = try stopRequestedEverywhere(afterStep: step)
-                let periodic = saveFreq > 0 && (step % saveFreq == 0 || step == total)
-                var saved: String?
-                if periodic || stop { saved = try saveCheckpoint(step: step, warmStartDone: true) }
-                if stop && step < total {
-                    stopped = JobStop(step: step, checkpoint: saved)
-                    break
-                }
             }
         } else if pipeline == .distill {
             try runDistillation()
@@ -189,6 +170,35 @@ public final class ClusterJob {
             }
         }
         try world.barrier()
+    }
+
+    /// The step loop of the `rl`/`demo` pipelines: steps k+1…`total` after
+    /// the restored step k (0 on a fresh start), each followed by an
+    /// evaluation every `testFreq` steps and at the last, the stop check and a
+    /// checkpoint every `checkpoint.save_freq` steps, at the last and on a
+    /// stop. A stop requested before step 1 (during the warm start or a
+    /// pipeline's preparation) is honoured before step 1 with a checkpoint of
+    /// step 0. Returns early with `stopped` set.
+    func runSteps(resumed: JobState?, total: Int, testFreq: Int, _ body: (Int) throws -> Void) throws {
+        let saveFreq = config.checkpoint.saveFreq
+        var step = resumed?.step ?? 0
+        if step == 0, step < total, try stopRequestedEverywhere(afterStep: 0) {
+            stopped = JobStop(step: 0, checkpoint: resumed == nil ? try saveCheckpoint(step: 0, warmStartDone: true) : nil)
+            return
+        }
+        while step < total {
+            step += 1
+            try body(step)
+            if (testFreq > 0 && step % testFreq == 0) || step == total { try evaluate(step: step) }
+            let stop = try stopRequestedEverywhere(afterStep: step)
+            let periodic = saveFreq > 0 && (step % saveFreq == 0 || step == total)
+            var saved: String?
+            if periodic || stop { saved = try saveCheckpoint(step: step, warmStartDone: true) }
+            if stop && step < total {
+                stopped = JobStop(step: step, checkpoint: saved)
+                return
+            }
+        }
     }
 }
 
