@@ -71,13 +71,13 @@ struct ShardReport: Codable {
 struct JobFaultHooks {
     /// RL steps whose first optimizer step gets a NaN gradient on learner 0.
     var nanGradientSteps: Set<Int> = []
-    /// Request a stop (as SIGUSR1 would) on this rank after this RL step (0: after the pre-RL phase).
+    /// Request a stop (as SIGUSR1 would) on this rank after this RL or distill step (0: after the warm start).
     var stopAfterStep: Int?
 }
 
 /// Why `run()` returned before the last step.
 public struct JobStop: Sendable {
-    /// The last completed RL step (0: after the pre-RL phase).
+    /// The last completed RL or distill step (0: after the warm start).
     public let step: Int
     /// The checkpoint written at that step (nil when the job has no run directory).
     public let checkpoint: String?
@@ -142,6 +142,7 @@ extension ClusterJob {
         if let e = plan.error { throw JobError("cannot resume: \(e)") }
         checkpointStore = plan.checkpointsRoot.map { CheckpointStore(directory: $0) }
         guard let path = plan.path, let state = plan.state else { return nil }
+        resumedCheckpoint = path
 
         // Parameters: the leader reads the concatenated shards (any learner count) and broadcasts.
         var readError: String?
@@ -395,6 +396,12 @@ extension ClusterJob {
         if world.rank == referenceWriter, let ref = reference {
             let w = try store.shardWriter(step: step, group: "reference", rank: 0, options: options)
             try w.add("parameters", floats: UnsafeBufferPointer(start: ref.parameters.pointer, count: P), dtype: paramType)
+            out.append(try w.finish())
+        }
+        // distill: the frozen `student` teacher, likewise saved by the first teacher rank holding it.
+        if world.rank == studentTeacherWriter, let teacher = frozenStudentTeacher {
+            let w = try store.shardWriter(step: step, group: Self.studentTeacherGroup, rank: 0, options: options)
+            try w.add("parameters", floats: UnsafeBufferPointer(start: teacher.parameters.pointer, count: P), dtype: paramType)
             out.append(try w.finish())
         }
         if isLeader {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Comm
 import Configs
 import Foundation
@@ -6,7 +7,9 @@ import Tasks
 import Tensors
 import Transformer
 
-/// Per-rank state of a `distill` run, kept across its steps.
+/// Per-rank state of a `distill` run, kept across its steps. Nothing in it
+/// changes during the run, so a resumed run rebuilds it from the config (and
+/// the checkpoint's `student` teacher) instead of saving it.
 final class DistillationRun {
     /// `distillation.mode`.
     let mode: DistillationMode
@@ -42,52 +45,106 @@ extension ClusterJob {
     /// evaluation, so step 0 is the warm-started student); greedy evaluation
     /// every `trainer.test_freq` steps and at the end.
     ///
-    /// Resume: a distill run starts over; it may start from a step-0
-    /// checkpoint (e.g. an `sft` run's, `checkpoint.resume_mode=<path>`), but
-    /// not continue from a later one (the teachers' and monitor state are not saved).
-    func runDistillation() throws {
+    /// Resume, as RL: `run()` restores the student and its AdamW moments from
+    /// the checkpoint of step k and skips a finished warm start; the run
+    /// continues at step k+1 (a step-0 checkpoint, e.g. an `sft` run's, starts
+    /// it). Nothing else carries over from one step to the next: each
+    /// rollout's monitor starts empty, a `TeacherServer` session and the
+    /// `MotabRollout` generator last one step, the prompts (`data.batch`) and
+    /// sampling seeds are functions of (seed, step), the learning rate of the
+    /// step, and the teachers are reloaded from `distillation.teacher_models`,
+    /// except a `student` teacher, the frozen starting student, which the
+    /// checkpoint holds (`restoreStudentTeacher`). A stopped and resumed run
+    /// ends on the uninterrupted run's parameters bit for bit
+    /// (`DistillResumeTests`), provided the teacher files did not change.
+    func runDistillation(resumed: JobState?) throws {
         let d = config.distillation
         guard let estimator = DistillationEstimator(rawValue: d.estimator) else {
             throw JobError("distillation.estimator=\(d.estimator): expected full or sampled")
         }
-        // Resume: only from a step-0 checkpoint (the warm-started policy).
-        var resumedStep = -1
-        if isLeader, checkpointStore != nil, config.checkpoint.resumeMode != "disable" {
-            if let state = try planResume().state { resumedStep = state.step }
-        }
-        resumedStep = Int(try world.allreduceMax([Double(resumedStep)])[0])
-        if resumedStep > 0 {
-            throw JobError("trainer.pipeline=distill cannot continue from step \(resumedStep): distill runs restart from the "
-                           + "beginning (or from a step-0 checkpoint). Move the run's checkpoints away or set checkpoint.resume_mode=disable.")
-        }
-        _ = try syncWeights()  // every rank holds the starting student (a `student` teacher copies it)
-
         let teacherRanks = layout.ranks(.teacher)
         guard !teacherRanks.isEmpty else {
             throw JobError("trainer.pipeline=distill needs a teacher rank; the layout has roles \(layout.describe())")
         }
+        // A resumed run's `student` teacher is the student it started with, not the restored one.
+        var savedStudentTeacher: FlatBuffer?
+        if let state = resumed, let path = resumedCheckpoint, studentTeacherWriter != nil {
+            savedStudentTeacher = try restoreStudentTeacher(path: path, step: state.step)
+        }
+        _ = try syncWeights()  // every rank holds the starting student (a `student` teacher copies it)
+
         let need = config.data.maxPromptLength + (config.rollout.maxNewTokens ?? config.data.maxResponseLength)
         var teacher: Model?
         if let index = teacherRanks.firstIndex(of: world.rank) {
             let spec = try DistillTeachers.spec(d.teacherModels, index: index, teacherRanks: teacherRanks.count)
-            teacher = try DistillTeachers.load(spec, student: model, maxSeqLen: min(need, model.config.maxSeqLen))
+            let maxSeqLen = min(need, model.config.maxSeqLen)
+            if spec == DistillTeachers.studentSpec, let saved = savedStudentTeacher {
+                let t = try Model(config: model.config)
+                t.parameters.pointer.update(from: saved.pointer, count: saved.count)
+                teacher = t
+            } else {
+                teacher = try DistillTeachers.load(spec, student: model, maxSeqLen: maxSeqLen)
+            }
+            if spec == DistillTeachers.studentSpec { frozenStudentTeacher = teacher }
         }
         let boundary = Set(try [";", "\n"].flatMap { try codec.encode($0) })
         let run = DistillationRun(mode: d.mode, estimator: estimator,
                                   settings: MotabSettings(config: d, boundaryTokens: boundary),
                                   assignment: try TeacherAssignment(layout: layout), teacher: teacher)
         if isLeader {
-            print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), estimator \(estimator.rawValue), teachers on ranks "
-                  + "\(teacherRanks) (\(d.teacherModels.joined(separator: ", ")))")
+            let from = resumed.map { ", continuing after step \($0.step)" } ?? ""
+            print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), estimator \(estimator.rawValue), "
+                  + "teachers on ranks \(teacherRanks) (\(d.teacherModels.joined(separator: ", ")))\(from)")
         }
-        let total = config.trainer.totalSteps ?? 0
-        let saveFreq = config.checkpoint.saveFreq
-        for step in stride(from: 1, through: total, by: 1) {
+        try runSteps(resumed: resumed, total: config.trainer.totalSteps ?? 0, testFreq: config.trainer.testFreq) { step in
             try distillStep(step, run)
-            let freq = config.trainer.testFreq
-            if (freq > 0 && step % freq == 0) || step == total { try evaluate(step: step) }
-            if saveFreq > 0 && (step % saveFreq == 0 || step == total) { try saveCheckpoint(step: step, warmStartDone: true) }
         }
+    }
+
+    // MARK: Resume
+
+    /// Checkpoint group of the frozen `student` teacher.
+    static let studentTeacherGroup = "teacher"
+
+    /// The rank that saves the frozen `student` teacher: the first teacher rank
+    /// whose spec is `student` (nil: no such rank, or not a distill run). Computable on every rank.
+    var studentTeacherWriter: Int? {
+        guard config.trainer.pipeline == .distill else { return nil }
+        let ranks = layout.ranks(.teacher), specs = config.distillation.teacherModels
+        let index = ranks.indices.first { i in
+            (try? DistillTeachers.spec(specs, index: i, teacherRanks: ranks.count)) == DistillTeachers.studentSpec
+        }
+        return index.map { ranks[$0] }
+    }
+
+    /// Collective, on resume from `path` (step `step`): the frozen `student`
+    /// teacher the checkpoint holds, on every rank; nil when a step-0 checkpoint
+    /// has none (its student is the starting student, which the teacher copies as usual).
+    func restoreStudentTeacher(path: String, step: Int) throws -> FlatBuffer? {
+        let group = Self.studentTeacherGroup
+        let values = FlatBuffer(count: model.parameters.count)
+        var readError: String?, found = false
+        if isLeader {
+            do {
+                let reader = try CheckpointReader(directory: path)
+                if !reader.manifest.shards(group: group).isEmpty {
+                    let stored = try reader.concatenated(tensor: "parameters", group: group)
+                    guard stored.count == values.count else {
+                        throw JobError("\(path)/\(group): expected \(values.count) floats, found \(stored.count)")
+                    }
+                    stored.withUnsafeBufferPointer { values.pointer.update(from: $0.baseAddress!, count: stored.count) }
+                    found = true
+                } else if step > 0 {
+                    throw JobError("\(path) is step \(step) of a distill run with a `student` teacher, but it holds no `\(group)` "
+                                   + "group with that frozen starting student (expected \(group)/rank_00000.shard), so the teacher "
+                                   + "cannot be rebuilt. Start from a step-0 checkpoint (checkpoint.resume_mode=<path>), or resume_mode=disable.")
+                }
+            } catch { readError = "\(error)" }
+        }
+        try agreeOrThrow(readError, what: "restoring the `student` teacher of \(path)")
+        guard try world.allreduceMax([found ? 1 : 0])[0] > 0 else { return nil }
+        try world.broadcast(values.buffer, root: leaderRank)
+        return values
     }
 
     /// One distill step (see `runDistillation`).

@@ -227,6 +227,9 @@ enum SyntheticPrompt {
 
 /// Loading the teachers of a `distill` run.
 enum DistillTeachers {
+    /// The spec of a frozen copy of the starting student (tests).
+    static let studentSpec = "student"
+
     /// The teacher spec of teacher rank number `index` (in rank order): one
     /// spec for every rank, or one per teacher rank.
     static func spec(_ specs: [String], index: Int, teacherRanks: Int) throws -> String {
@@ -246,7 +249,7 @@ enum DistillTeachers {
     /// share the student's vocabulary (one tokenizer for both).
     static func load(_ spec: String, student: Model, maxSeqLen: Int) throws -> Model {
         let teacher: Model
-        if spec == "student" {
+        if spec == studentSpec {
             teacher = try Model(config: student.config)
             teacher.parameters.pointer.update(from: student.parameters.pointer, count: student.parameters.count)
         } else if let checkpoint = try checkpointDirectory(spec) {

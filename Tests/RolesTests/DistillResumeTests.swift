@@ -6,8 +6,10 @@ import Foundation
 import Tensors
 import XCTest
 
-/// Whole `distill` jobs over the loopback world (every rank a thread): a
-/// warm-started run logs one step-0 record, the warm-started student's.
+/// Stop and resume of the `distill` pipeline over the loopback world (every
+/// rank a thread): a run interrupted after step k and resumed must end on the
+/// uninterrupted run's parameters bit for bit, with every step logged once;
+/// and a warm-started run logs one step-0 record, the warm-started student's.
 final class DistillResumeTests: XCTestCase {
     /// Four MOTAB steps with the frozen starting student as teacher (so the
     /// checkpoint must carry the teacher), evaluations at 0, 2 and 4.
@@ -84,6 +86,62 @@ final class DistillResumeTests: XCTestCase {
         return (training, evaluation, records)
     }
 
+    func testStoppedAndResumedMotabRunEqualsTheUninterruptedRunBitForBit() throws {
+        let uDir = tempDir("uninterrupted")
+        let u = try runJob(dir: uDir)
+        XCTAssertNil(u.stopped)
+        XCTAssertEqual(u.evaluations, [0, 2, 4])
+        for p in u.parameters.dropFirst() { XCTAssertTrue(p == u.parameters[0], "ranks disagree at the end of the run") }
+
+        // The teacher rank (not the leader) asks to stop after step 1, as SIGUSR1 would.
+        let dir = tempDir("interrupted")
+        var hooks = JobFaultHooks()
+        hooks.stopAfterStep = 1
+        let first = try runJob(dir: dir, hooks: hooks)
+        let stop = try XCTUnwrap(first.stopped, "the distill run should stop after step 1")
+        XCTAssertEqual(stop.step, 1)
+        XCTAssertEqual(stop.checkpoint.map { ($0 as NSString).lastPathComponent }, "global_step_1")
+        let manifest = try CheckpointReader(directory: try XCTUnwrap(stop.checkpoint)).manifest
+        XCTAssertEqual(Set(manifest.shards.map(\.group)), ["model", "optim", "state", ClusterJob.studentTeacherGroup],
+                       "the student, its AdamW moments, the job state and the frozen `student` teacher; no RL reference")
+        XCTAssertFalse(first.parameters[0] == u.parameters[0], "the stopped run should hold step 1's student")
+
+        // Resumed (resume_mode=auto): no warm start, no step-0 evaluation, steps 2…4.
+        let second = try runJob(dir: dir)
+        XCTAssertNil(second.stopped)
+        XCTAssertEqual(second.evaluations, [0, 2, 4], "the step-0 evaluation is restored, not repeated")
+        XCTAssertEqual(second.adamSteps, u.adamSteps)
+        XCTAssertEqual(try CheckpointStore(runDirectory: dir).list().map(\.step), [1, 2, 4])
+        for rank in u.parameters.indices {
+            XCTAssertEqual(CheckpointResumeTests.maxAbsDiff(second.parameters[rank], u.parameters[rank]), 0, "rank \(rank)")
+            XCTAssertTrue(second.parameters[rank] == u.parameters[rank], "rank \(rank): the resumed run differs from the uninterrupted run")
+        }
+        let logged = try Self.loggedSteps(dir)
+        XCTAssertEqual(logged.training, [1, 2, 3, 4], "each training step logged once")
+        XCTAssertEqual(logged.evaluation, [0, 2, 4], "each evaluation logged once")
+        XCTAssertEqual(logged.training, try Self.loggedSteps(uDir).training)
+    }
+
+    func testARunExtendedFromTwoToFourStepsEqualsTheFourStepRun() throws {
+        // Rank 0 serves rank 2, rank 1 asks its own teacher: two copies of the frozen student, rank 0's is saved.
+        let roles: [[Role]] = [[.learner, .teacher], [.rollout, .teacher], [.rollout]]
+        let u = try runJob(dir: tempDir("four"), roles: roles)
+        let dir = tempDir("two-then-four")
+        let first = try runJob(dir: dir, roles: roles, ["trainer.total_steps=2"])
+        XCTAssertNil(first.stopped)
+        XCTAssertEqual(try CheckpointStore(runDirectory: dir).list().map(\.step), [2])
+        // The same command with total_steps=4 (the lr is constant, so the first two steps are the four-step run's).
+        let second = try runJob(dir: dir, roles: roles)
+        XCTAssertEqual(second.evaluations, [0, 2, 4])
+        for rank in u.parameters.indices {
+            XCTAssertEqual(CheckpointResumeTests.maxAbsDiff(second.parameters[rank], u.parameters[rank]), 0, "rank \(rank)")
+            XCTAssertTrue(second.parameters[rank] == u.parameters[rank], "rank \(rank): the extended run differs from the four-step run")
+        }
+        let logged = try Self.loggedSteps(dir)
+        XCTAssertEqual(logged.training, [1, 2, 3, 4])
+        XCTAssertEqual(logged.evaluation, [0, 2, 4])
+    }
+
     func testAWarmStartedRunLogsOneStepZeroRecordOfTheWarmStartedStudent() throws {
         let dir = tempDir("step0")
         let r = try runJob(dir: dir, ["trainer.total_steps=1", "checkpoint.save_freq=-1"], recordEvaluations: true)
@@ -113,5 +171,16 @@ final class DistillResumeTests: XCTestCase {
         // (Boolean comparisons: a failing XCTAssertEqual would print every parameter.)
         XCTAssertTrue(evaluated == warmStarted, "step 0 should evaluate the warm-started student")
         XCTAssertFalse(evaluated == untrained, "step 0 evaluated the untrained student")
+    }
+
+    func testACheckpointOfAnotherPipelineIsRefused() throws {
+        let dir = tempDir("pipeline")
+        var hooks = JobFaultHooks()
+        hooks.stopAfterStep = 1
+        XCTAssertEqual(try runJob(dir: dir, ["trainer.total_steps=2"], hooks: hooks).stopped?.step, 1)
+        XCTAssertThrowsError(try runJob(dir: dir, ["trainer.pipeline=rl", "trainer.total_steps=2"])) { error in
+            let s = "\(error)"
+            XCTAssertTrue(s.contains("trainer.pipeline=distill") && s.contains("resume_mode=disable"), "unclear error: \(s)")
+        }
     }
 }
