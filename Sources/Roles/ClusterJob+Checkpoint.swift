@@ -45,6 +45,8 @@ struct JobState: Codable, Equatable {
     /// `trainer.pipeline` of the run that saved it (nil: written before it was
     /// recorded). A checkpoint of step > 0 continues only its own pipeline.
     var pipeline: String? = nil
+    /// `mot`: CRC-32C of the teachers' kept traces the rounds trained on (nil for other pipelines).
+    var motTraceCRC: UInt32? = nil
 
     static let currentVersion = 1
 }
@@ -71,13 +73,14 @@ struct ShardReport: Codable {
 struct JobFaultHooks {
     /// RL steps whose first optimizer step gets a NaN gradient on learner 0.
     var nanGradientSteps: Set<Int> = []
-    /// Request a stop (as SIGUSR1 would) on this rank after this RL or distill step (0: after the warm start).
+    /// Request a stop (as SIGUSR1 would) on this rank after this step (RL or distill step, MoT round;
+    /// 0: after the warm start or preparation).
     var stopAfterStep: Int?
 }
 
 /// Why `run()` returned before the last step.
 public struct JobStop: Sendable {
-    /// The last completed RL or distill step (0: after the warm start).
+    /// The last completed step (RL or distill step, MoT round; 0: after the warm start or preparation).
     public let step: Int
     /// The checkpoint written at that step (nil when the job has no run directory).
     public let checkpoint: String?
@@ -411,7 +414,7 @@ extension ClusterJob {
                                  seed: config.trainer.seed, nextBatchCRC: nextBatchCRC(after: step), parameterCount: P,
                                  learners: learnerRanks.count,
                                  hasReference: referenceWriter != nil && step > 0,
-                                 pipeline: config.trainer.pipeline.rawValue)
+                                 pipeline: config.trainer.pipeline.rawValue, motTraceCRC: motTraceCRC)
             let w = try store.shardWriter(step: step, group: "state", rank: 0, options: options)
             try w.add(Self.jobStateTensor, bytes: JSONCoding.encode(state))
             out.append(try w.finish())

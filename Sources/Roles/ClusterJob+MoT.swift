@@ -1,3 +1,4 @@
+import Checkpoint
 import Comm
 import Configs
 import Foundation
@@ -56,7 +57,19 @@ extension ClusterJob {
     ///    with the most correct traces, `union` on all traces pooled, each for as many
     ///    optimizer steps per round as all MoT branches together take, on the first
     ///    teacher rank.
-    func runMergeOfThought() throws {
+    ///
+    /// Resume: a checkpoint is saved after a round (`checkpoint.save_freq` counts
+    /// rounds), and a rerun continues after the last saved round k: `run()`
+    /// restores θ̄, rounds 1…k are skipped, rounds k+1…T run. The traces are
+    /// regenerated rather than saved: they are a pure function of the teachers
+    /// and the seed (the same prompts, greedy decoding or the reference writer),
+    /// cost one greedy pass per teacher, and the job state keeps their CRC-32C
+    /// (`motTraceCRC`), so a changed teacher is refused instead of silently
+    /// training on other traces. Nothing else spans rounds: each round starts a
+    /// fresh AdamW and an lr schedule of its own, its batch order and DARE mask
+    /// are seeded by the round number, and its base is θ̄. A run resumed after
+    /// round k ends on the uninterrupted run's θ̄ bit for bit (`MoTResumeTests`).
+    func runMergeOfThought(resumed: JobState?) throws {
         let teachers = layout.ranks(.teacher)
         let K = teachers.count
         let mc = config.merge
@@ -88,6 +101,18 @@ extension ClusterJob {
         if let e = reports.compactMap({ $0.error }).first { throw JobError("mot traces: \(e)") }
         let traces = teachers.map { reports[$0].traces }
         motHooks.traces = traces
+        let traceCRC = CRC32C.checksum(try JSONCoding.encode(traces))
+        motTraceCRC = traceCRC
+        if let state = resumed, state.step > 0 {
+            if let saved = state.motTraceCRC, saved != traceCRC {
+                throw JobError("mot: the regenerated teacher traces differ from those rounds 1…\(state.step) trained on (CRC "
+                               + "\(CRC32C.hex(traceCRC)), the checkpoint expects \(CRC32C.hex(saved))): distillation.teacher_models, "
+                               + "merge.trace_prompts or a teacher's weights changed. Resume with the original teachers, or "
+                               + "checkpoint.resume_mode=disable to start over.")
+            } else if state.motTraceCRC == nil && isLeader {
+                print("ispo-cluster: note: the checkpoint of round \(state.step) records no trace CRC; the regenerated traces are not checked")
+            }
+        }
         var traceMetrics: [String: Double] = ["timing_s/mot_traces": Date().timeIntervalSince(tTraces)]
         for (k, t) in traces.enumerated() {
             traceMetrics["mot/teacher_\(k)/traces"] = Double(t.count)
@@ -111,11 +136,13 @@ extension ClusterJob {
             print("mot: \(mc.baseline == .none ? "merge-of-thought (\(mc.mergeMethod.rawValue))" : "baseline \(mc.baseline.rawValue)"), "
                   + "\(K) teacher(s), correct traces of \(mc.tracePrompts) prompts: \(counts); \(mc.rounds) round(s) of "
                   + "\(roundSteps) optimizer step(s) in all")
+            if let state = resumed, state.step > 0 { print("mot: rounds 1…\(state.step) done (checkpoint), continuing") }
             fflush(stdout)
         }
         let branchComm = try world.split(color: myBranch == nil ? nil : 0, key: world.rank)
 
-        for round in 1...mc.rounds {
+        // Evaluation and checkpoints after every round (`runSteps`).
+        try runSteps(resumed: resumed, total: mc.rounds, testFreq: 1) { round in
             let t = Date()
             var losses = [Double](repeating: 0, count: K)
             switch mc.baseline {
@@ -159,12 +186,8 @@ extension ClusterJob {
                 } else {
                     m["mot/train_loss"] = allLosses[0]
                 }
+                lastStepMetrics = m
                 logger?.log(step: round, m)
-            }
-            try evaluate(step: round)
-            let saveFreq = config.checkpoint.saveFreq
-            if saveFreq > 0 && (round % saveFreq == 0 || round == mc.rounds) {
-                try saveCheckpoint(step: round, warmStartDone: true)
             }
         }
     }

@@ -49,13 +49,16 @@ public final class ClusterJob {
     /// spec names (on the teacher ranks with that spec). Checkpoints save it (group
     /// `teacher`), so a resumed run asks the teacher it started with.
     var frozenStudentTeacher: Model?
+    /// `mot`: CRC-32C of every teacher's kept traces (saved in the job state; a
+    /// resumed run regenerates the traces and must find the same).
+    var motTraceCRC: UInt32?
     /// The checkpoint `resumeIfRequested` restored (every rank; nil: fresh start).
     var resumedCheckpoint: String?
     /// Metrics of the evaluations, by step, on the leader (for the final report).
     public internal(set) var evaluations: [(step: Int, metrics: [String: Double])] = []
     /// The run's checkpoints (nil: no run directory, nothing saved); set on every rank by `resumeIfRequested`.
     var checkpointStore: CheckpointStore?
-    /// The leader's metrics of the last RL or distill step (for the checkpoint manifest and retention).
+    /// The leader's metrics of the last step or MoT round (for the checkpoint manifest and retention).
     var lastStepMetrics: [String: Double] = [:]
     /// Test-only fault injection.
     var faultHooks = JobFaultHooks()
@@ -150,7 +153,7 @@ public final class ClusterJob {
     /// Runs the configured pipeline to the end, or until a stop request
     /// (SIGUSR1), after which it checkpoints the step and returns with `stopped` set.
     /// Resumes first when `checkpoint.resume_mode` finds a checkpoint: the `rl`,
-    /// `demo` and `distill` pipelines continue after its step (`runSteps`).
+    /// `demo`, `distill` and `mot` pipelines continue after its step (`runSteps`).
     public func run() throws {
         let pipeline = config.trainer.pipeline
         let resumed = try resumeIfRequested()
@@ -168,7 +171,7 @@ public final class ClusterJob {
         } else if pipeline == .distill {
             try runDistillation(resumed: resumed)
         } else if pipeline == .mot {
-            try runMergeOfThought()
+            try runMergeOfThought(resumed: resumed)
         } else if pipeline == .sft {
             if resumed == nil {
                 try evaluate(step: warmStart.steps)
@@ -179,13 +182,13 @@ public final class ClusterJob {
         try world.barrier()
     }
 
-    /// The step loop of the `rl`/`demo` and `distill` pipelines: steps
-    /// k+1…`total` after the restored step k (0 on a fresh start), each
-    /// followed by an evaluation every `testFreq` steps and at the last, the
-    /// stop check and a checkpoint every `checkpoint.save_freq` steps, at the
-    /// last and on a stop. A stop requested before step 1 (during the warm
-    /// start or a pipeline's preparation) is honoured before step 1 with a
-    /// checkpoint of step 0. Returns early with `stopped` set.
+    /// The step loop of the `rl`/`demo`, `distill` and `mot` pipelines (a MoT
+    /// step is a round): steps k+1…`total` after the restored step k (0 on a
+    /// fresh start), each followed by an evaluation every `testFreq` steps and
+    /// at the last, the stop check and a checkpoint every `checkpoint.save_freq`
+    /// steps, at the last and on a stop. A stop requested before step 1 (during
+    /// the warm start or a pipeline's preparation) is honoured before step 1
+    /// with a checkpoint of step 0. Returns early with `stopped` set.
     func runSteps(resumed: JobState?, total: Int, testFreq: Int, _ body: (Int) throws -> Void) throws {
         let saveFreq = config.checkpoint.saveFreq
         var step = resumed?.step ?? 0
