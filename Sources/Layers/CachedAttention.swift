@@ -32,13 +32,21 @@ public enum CachedAttention {
             o.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
             d += 32
         }
-        if d < hd {
-            (out + d).update(repeating: 0, count: hd - d)
-            for j in 0..<n {
-                let p = scores[j], v = values + j * stride
-                for i in d..<hd { out[i] += p * v[i] }
-            }
+        weightedValueTail(from: d, weights: scores, values: values, stride: stride, count: n, headDim: hd, scale: 1, out: out)
+    }
+
+    /// out[i] = scale · Σ_j weights[j] · values[j·stride + i] for i in from..<headDim:
+    /// the lanes the vector loops of `attend` and `attendTransposed` leave over.
+    @inlinable
+    static func weightedValueTail(from d: Int, weights: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                                  count n: Int, headDim hd: Int, scale: Float, out: UnsafeMutablePointer<Float>) {
+        guard d < hd else { return }
+        (out + d).update(repeating: 0, count: hd - d)
+        for j in 0..<n {
+            let p = weights[j], v = values + j * stride
+            for i in d..<hd { out[i] += p * v[i] }
         }
+        if scale != 1 { for i in d..<hd { out[i] *= scale } }
     }
 }
 
@@ -161,14 +169,7 @@ extension CachedAttention {
             o.storeBytes(of: (a3 + c3) * inv, toByteOffset: 96, as: SIMD8<Float>.self)
             d += 32
         }
-        if d < hd {
-            (out + d).update(repeating: 0, count: hd - d)
-            for j in 0..<n {
-                let p = scores[j], v = values + j * stride
-                for i in d..<hd { out[i] += p * v[i] }
-            }
-            let s = inv[0]
-            for i in d..<hd { out[i] *= s }
-        }
+        weightedValueTail(from: d, weights: scores, values: values, stride: stride, count: n, headDim: hd,
+                          scale: inv[0], out: out)
     }
 }
