@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source Cluster/env.sh
 BIN="${BIN:-.build/release/ispo-cluster}"
-STEPS="${STEPS:-800}"
+STEPS="${STEPS:-600}"
 STYLES="${STYLES:-0 1 2}"
 for s in $STYLES; do
   run="runs/mot-teacher-style$s"
