@@ -14,19 +14,10 @@ final class DecodingTests: XCTestCase {
     static let cacheTolerance: Float = 5e-5
 
     func tinyModel(_ style: RopeStyle, seed: UInt64 = 3) throws -> Model {
-        let cfg = ModelConfig(vocabSize: 50, dim: 32, layers: 2, heads: 4, kvHeads: 2, ffnDim: 64, maxSeqLen: 32,
-                              ropeStyle: style, tiedEmbeddings: style == .interleaved, qkvBias: style == .rotateHalf)
-        let m = try Model(config: cfg)
-        m.initialize(seed: seed)
-        // Larger weights than the default init so the logits are not near-uniform.
-        VectorMath.scale(m.parameters.pointer, m.parameters.count, by: 5)
-        return m
+        try DecodeTestModels.scaled(style, dim: 32, ffn: 64, maxSeqLen: 32, seed: seed)
     }
 
-    func fullLogits(_ model: Model, _ seq: [Int32]) -> [[Float]] {
-        let block = model.forward(TokenBatch(batchSize: 1, seqLen: seq.count, tokens: seq))
-        return (0..<seq.count).map { Array(UnsafeBufferPointer(start: block.row($0), count: block.vocab)) }
-    }
+    func fullLogits(_ model: Model, _ seq: [Int32]) -> [[Float]] { DecodeTestModels.fullLogits(model, seq) }
 
     func testCachedDecodingReproducesFullForwardInBothRopeStyles() throws {
         for style in RopeStyle.allCases {

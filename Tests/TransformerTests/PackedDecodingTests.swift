@@ -16,18 +16,10 @@ final class PackedDecodingTests: XCTestCase {
     /// Sizes that are not multiples of the 16-column panels or 8-lane vectors:
     /// vocab 50, ffn 40, head dim 12 (attention tail), qkv width 48 + 2·24.
     func oddModel(_ style: RopeStyle, seed: UInt64) throws -> Model {
-        let cfg = ModelConfig(vocabSize: 50, dim: 48, layers: 2, heads: 4, kvHeads: 2, ffnDim: 40, maxSeqLen: 70,
-                              ropeStyle: style, tiedEmbeddings: style == .interleaved, qkvBias: style == .rotateHalf)
-        let m = try Model(config: cfg)
-        m.initialize(seed: seed)
-        VectorMath.scale(m.parameters.pointer, m.parameters.count, by: 5)
-        return m
+        try DecodeTestModels.scaled(style, dim: 48, ffn: 40, maxSeqLen: 70, seed: seed)
     }
 
-    func fullLogits(_ model: Model, _ seq: [Int32]) -> [[Float]] {
-        let block = model.forward(TokenBatch(batchSize: 1, seqLen: seq.count, tokens: seq))
-        return (0..<seq.count).map { Array(UnsafeBufferPointer(start: block.row($0), count: block.vocab)) }
-    }
+    func fullLogits(_ model: Model, _ seq: [Int32]) -> [[Float]] { DecodeTestModels.fullLogits(model, seq) }
 
     /// Both decode engines, whatever this machine would pick; the packed one
     /// with the AVX2 and (where the CPU has it) the AVX-512 micro-kernel.
