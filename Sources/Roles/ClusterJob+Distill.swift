@@ -163,7 +163,7 @@ extension ClusterJob {
                 let idx = Array(stride(from: t, to: items.count, by: T))
                 var engine = RolloutEngine(model: teacher, codec: codec, verify: verify)
                 let start = Date()
-                mine.samples = try engine.rollout(items: idx.map { items[$0] }, indices: idx, groupSize: G, options: distillSamplingOptions(),
+                mine.samples = try engine.rollout(items: idx.map { items[$0] }, indices: idx, groupSize: G, options: trainingSamplingOptions(),
                                                   runSeed: runSeed, step: step, purpose: 11)
                 mine.rewardSeconds = engine.verifySeconds
                 mine.generationSeconds = Date().timeIntervalSince(start) - engine.verifySeconds
@@ -228,8 +228,8 @@ extension ClusterJob {
         }
     }
 
-    /// The rollout settings of the training rollouts.
-    func distillSamplingOptions() -> SamplingOptions {
+    /// The sampling settings of training rollouts (`rollout.*`), for RL and distillation.
+    func trainingSamplingOptions() -> SamplingOptions {
         SamplingOptions(temperature: Float(config.rollout.temperature), topP: Float(config.rollout.topP),
                         maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
     }
@@ -275,7 +275,7 @@ extension ClusterJob {
                 seeds.append(SeedMixer.derive(run: runSeed, step: UInt64(step), sample: UInt64(indices[k] * G + j), purpose: 0))
             }
         }
-        var options = distillSamplingOptions()
+        var options = trainingSamplingOptions()
         options.stopTokens.insert(codec.eos)
         let room = model.config.maxSeqLen - (encoded.map(\.count).max() ?? 0)
         guard room > 0 else {

@@ -253,19 +253,9 @@ extension ClusterJob {
                 batch.append(encoded[order[cursor]]); cursor += 1
             }
             let normalizer = Double(batch.map(\.completion.count).reduce(0, +))
-            let T = min(model.config.maxSeqLen, batch.map { $0.prompt.count + $0.completion.count - 1 }.max() ?? 1)
-            var tokens = [Int32](repeating: codec.pad, count: batch.count * T)
-            var targets = [Int32](repeating: -1, count: batch.count * T)
-            for (b, ex) in batch.enumerated() {
-                let full = Array((ex.prompt + ex.completion).prefix(T + 1))
-                for t in 0..<(full.count - 1) {
-                    tokens[b * T + t] = full[t]
-                    if t + 1 >= ex.prompt.count { targets[b * T + t] = full[t + 1] }
-                }
-            }
+            let (tokens, targets) = completionBatch(batch)
             model.zeroGradients()
-            let loss = model.forwardBackward(batch: TokenBatch(batchSize: batch.count, seqLen: T, tokens: tokens),
-                                             loss: CrossEntropy.loss(targets: targets, normalizer: normalizer))
+            let loss = model.forwardBackward(batch: tokens, loss: CrossEntropy.loss(targets: targets, normalizer: normalizer))
             let norm = GradientClipping.clip(model.gradients.pointer, count: P, maxNorm: 1.0)
             guard norm.isFinite else { continue }
             adam.step(parameters: model.parameters.pointer, gradients: model.gradients.pointer, lr: schedule.lr(at: step))

@@ -84,8 +84,7 @@ extension ClusterJob {
         if let r = rolloutRanks.firstIndex(of: world.rank) {
             let idx = Array(stride(from: r, to: items.count, by: rolloutRanks.count))
             var engine = RolloutEngine(model: model, codec: codec, verify: verify)
-            let opts = SamplingOptions(temperature: Float(config.rollout.temperature), topP: Float(config.rollout.topP),
-                                       maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
+            let opts = trainingSamplingOptions()
             let t = Date()
             mine.samples = try engine.rollout(items: idx.map { items[$0] }, indices: idx.map { $0 + indexOffset },
                                               groupSize: config.rollout.n, options: opts, runSeed: runSeed, step: step)

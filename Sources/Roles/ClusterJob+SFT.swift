@@ -25,18 +25,9 @@ extension ClusterJob {
             }
             let normalizer = Double(all.map(\.completion.count).reduce(0, +))
             let mine = stride(from: lc.rank, to: B, by: lc.size).map { all[$0] }
-            let T = min(model.config.maxSeqLen, mine.map { $0.prompt.count + $0.completion.count - 1 }.max() ?? 1)
-            var tokens = [Int32](repeating: codec.pad, count: mine.count * T), targets = [Int32](repeating: -1, count: mine.count * T)
-            for (b, ex) in mine.enumerated() {
-                let full = Array((ex.prompt + ex.completion).prefix(T + 1))
-                for t in 0..<(full.count - 1) {
-                    tokens[b * T + t] = full[t]
-                    if t + 1 >= ex.prompt.count { targets[b * T + t] = full[t + 1] }
-                }
-            }
+            let (batch, targets) = completionBatch(mine)
             model.zeroGradients()
-            let loss = model.forwardBackward(batch: TokenBatch(batchSize: mine.count, seqLen: T, tokens: tokens),
-                                             loss: CrossEntropy.loss(targets: targets, normalizer: normalizer))
+            let loss = model.forwardBackward(batch: batch, loss: CrossEntropy.loss(targets: targets, normalizer: normalizer))
             let lr = schedule.lr(at: step)
             let norm = try opt.step(lr: lr, maxNorm: 1.0)
             let total = try lc.allreduceSum([loss])[0]
@@ -46,5 +37,21 @@ extension ClusterJob {
                                       "timing_s/sft_step": Date().timeIntervalSince(t)])
             }
         }
+    }
+
+    /// Prompt + completion sequences as one padded batch (cut to the model's
+    /// length) with next-token targets on the completion tokens only (-1 elsewhere).
+    func completionBatch(_ examples: [(prompt: [Int32], completion: [Int32])]) -> (TokenBatch, targets: [Int32]) {
+        let T = min(model.config.maxSeqLen, examples.map { $0.prompt.count + $0.completion.count - 1 }.max() ?? 1)
+        var tokens = [Int32](repeating: codec.pad, count: examples.count * T)
+        var targets = [Int32](repeating: -1, count: examples.count * T)
+        for (b, ex) in examples.enumerated() {
+            let full = Array((ex.prompt + ex.completion).prefix(T + 1))
+            for t in 0..<(full.count - 1) {
+                tokens[b * T + t] = full[t]
+                if t + 1 >= ex.prompt.count { targets[b * T + t] = full[t + 1] }
+            }
+        }
+        return (TokenBatch(batchSize: examples.count, seqLen: T, tokens: tokens), targets)
     }
 }
