@@ -37,40 +37,6 @@ public enum MoTTeacherSource: Equatable, Sendable {
     }
 }
 
-/// Loading MoT teachers.
-public enum MoTTeacherLoading {
-    /// Loads a teacher network: a checkpoint directory (`<run>/checkpoints/global_step_<N>`,
-    /// or `<run>/checkpoints` for the latest one; the manifest must record `model_config`),
-    /// a `.gguf` file or a Hugging Face folder.
-    public static func load(path: String, maxSeqLen: Int) throws -> Model {
-        let fm = FileManager.default
-        var dir = path
-        let latest = path + "/" + "latest_checkpointed_iteration.txt"
-        if fm.fileExists(atPath: latest), let text = try? String(contentsOfFile: latest, encoding: .utf8),
-           let step = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            dir = path + "/global_step_\(step)"
-        }
-        guard fm.fileExists(atPath: dir + "/" + CheckpointStore.manifestName) else {
-            return try TeacherModels.load(path: path, maxSeqLen: maxSeqLen)
-        }
-        let reader = try CheckpointReader(directory: dir)
-        guard let json = reader.manifest.layout["model_config"],
-              let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
-            throw JobError("teacher checkpoint \(dir): expected its architecture in manifest.json (layout key "
-                           + "model_config), found none; re-save it with this version (checkpoint.save_freq) or "
-                           + "export it to a Hugging Face folder")
-        }
-        let model = try Model(config: config)
-        let flat = try reader.concatenated(tensor: "parameters", group: "model")
-        guard flat.count == model.parameters.count else {
-            throw JobError("teacher checkpoint \(dir): expected \(model.parameters.count) parameters (its model_config), "
-                           + "found \(flat.count)")
-        }
-        model.parameters.write(flat)
-        return model
-    }
-}
-
 /// Helpers of the MoT pipeline that need no communication.
 enum MoTData {
     /// The reference completion of `item` written in trace `style` by its synthetic family.

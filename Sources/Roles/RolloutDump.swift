@@ -1,9 +1,10 @@
 import Foundation
 
-extension ClusterJob {
-    /// `<run>/rollouts/<step>.jsonl`: prompt, response, ground_truth,
+/// Rollout dumps (`trainer.dump_rollouts`): `<run>/rollouts/<step>.jsonl`.
+enum RolloutDump {
+    /// Writes one JSON line per sample: prompt, response, ground_truth,
     /// data_source, reward, outcome, advantage, group_id and provenance.
-    func dumpRollouts(_ samples: [RolloutSample], advantages: [Double], step: Int, directory: String) throws {
+    static func write(_ samples: [RolloutSample], advantages: [Double], step: Int, directory: String) throws {
         let dir = directory + "/rollouts"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var lines: [String] = []

@@ -39,7 +39,7 @@ public final class LocalTeacher: Teacher {
     /// Keyed sequences whose keys and values are kept at most, unless `init` says otherwise.
     public static let defaultPrefixCapacity = 1024
 
-    /// Wraps a loaded model (`TeacherModels.load` or `.tiny`); `prefixCapacity`
+    /// Wraps a loaded model (`ModelSource.load` or `.randomTiny`); `prefixCapacity`
     /// = keyed sequences whose keys and values are kept at most.
     public init(model: Model, prefixCapacity: Int = LocalTeacher.defaultPrefixCapacity) {
         precondition(prefixCapacity >= 1, "LocalTeacher: prefixCapacity must be ≥ 1")
@@ -161,22 +161,6 @@ public final class LocalTeacher: Teacher {
         var idx = Array(0..<n)
         idx.sort { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
         return Array(idx.prefix(k))
-    }
-}
-
-/// Loading a teacher's network.
-public enum TeacherModels {
-    /// A `.gguf` file or a Hugging Face folder (weights in fp32), via `ModelLoading`.
-    public static func load(path: String, maxSeqLen: Int? = nil) throws -> Model {
-        try ModelLoading.load(path: path, maxSeqLen: maxSeqLen).model
-    }
-
-    /// A randomly initialised model of `config` (tests, and a stand-in before a
-    /// trained teacher exists).
-    public static func tiny(config: ModelConfig, seed: UInt64) throws -> Model {
-        let m = try Model(config: config)
-        m.initialize(seed: seed)
-        return m
     }
 }
 

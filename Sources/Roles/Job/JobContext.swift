@@ -1,0 +1,135 @@
+import Checkpoint
+import Comm
+import Configs
+import Foundation
+import Tasks
+import Tensors
+import Transformer
+
+/// What every pipeline of a job shares on this rank: the world and its
+/// layout, the model and its codec, the data, the logger and the checkpoint
+/// store. It holds no pipeline's state; pipelines hold a reference to it.
+final class JobContext {
+    let world: Communicator
+    let layout: RankLayout
+    let config: Config
+    let warmStart: WarmStart
+    /// The learners' communicator (nil on other ranks).
+    let learnerComm: Communicator?
+    let model: Model
+    let codec: TextCodec
+    let data: PromptData
+    let validation: [PromptItem]
+    let verifier: AnswerVerifier
+    /// The leader's metrics logger (nil elsewhere).
+    let logger: MetricsLogger?
+    let runSeed: UInt64
+    /// The run directory on the leader (nil elsewhere, or when the job writes no files).
+    let runDirectory: String?
+    /// Test hooks (nil from the CLI).
+    let observer: JobObserver?
+    /// Weight broadcasts so far.
+    var weightVersion = 0
+    /// The run's checkpoints (nil: no run directory, nothing saved); set on every rank by the resume.
+    var checkpointStore: CheckpointStore?
+    /// Metrics of the evaluations, by step, on the leader (for the final report and the job state).
+    var evaluations: [(step: Int, metrics: [String: Double])] = []
+    /// The leader's metrics of the last step or MoT round (for the checkpoint manifest and retention).
+    var lastStepMetrics: [String: Double] = [:]
+
+    var leaderRank: Int { layout.ranks(.learner)[0] }
+    var isLeader: Bool { world.rank == leaderRank }
+    var isLearner: Bool { layout.rank(world.rank, has: .learner) }
+    var learnerRanks: [Int] { layout.ranks(.learner) }
+    var rolloutRanks: [Int] { layout.ranks(.rollout) }
+    var teacherRanks: [Int] { layout.ranks(.teacher) }
+    var isRolloutRank: Bool { rolloutRanks.contains(world.rank) }
+
+    /// Builds the model, data and communicators on this rank. `root` is the
+    /// repository root (for the data cache); `runDirectory` nil disables files.
+    init(world: Communicator, layout: RankLayout, config: Config, warmStart: WarmStart,
+         root: String, runDirectory: String?, observer: JobObserver?) throws {
+        precondition(layout.worldSize == world.size, "layout has \(layout.worldSize) ranks, world has \(world.size)")
+        self.world = world; self.layout = layout; self.config = config; self.warmStart = warmStart
+        self.observer = observer
+        runSeed = UInt64(config.trainer.seed)
+        self.runDirectory = runDirectory
+        let isLearner = layout.rank(world.rank, has: .learner)
+        learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
+        (model, codec) = try StudentModel.load(config: config, runSeed: runSeed)
+        data = try PromptData(specs: config.data.trainFiles, root: root,
+                              maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
+        let valData = config.data.valFiles.isEmpty ? data
+            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed)
+        validation = valData.validation(countPerSource: config.data.valBatchSize ?? 64)
+        verifier = AnswerVerifier(timeout: config.reward.timeoutSeconds)
+        let total = config.trainer.totalSteps ?? 0
+        logger = world.rank == layout.ranks(.learner)[0] ? try MetricsLogger(runDirectory: runDirectory, totalSteps: total) : nil
+    }
+
+    /// Answer check for one response.
+    func verify(_ response: String, _ item: PromptItem) -> Verdict {
+        let r = verifier.verify(response: response, groundTruth: item.groundTruth, source: item.dataSource)
+        return Verdict(correct: r.correct, timedOut: r.timedOut)
+    }
+
+    /// Broadcasts the leader's weights to every rank and bumps the version; returns the seconds it took.
+    func syncWeights() throws -> Double {
+        let t = Date()
+        try world.broadcast(model.parameters.buffer, root: leaderRank)
+        weightVersion += 1
+        return Date().timeIntervalSince(t)
+    }
+
+    /// Every rank learns whether the leader failed; all throw the same error.
+    func agreeOrThrow(_ leaderError: String?, what: String) throws {
+        let bytes = try world.broadcastBytes(isLeader ? Array((leaderError ?? "").utf8) : [], root: leaderRank)
+        if !bytes.isEmpty { throw JobError("\(what): \(String(decoding: bytes, as: UTF8.self))") }
+    }
+
+    /// Whether any rank was asked to stop (SIGUSR1 or a test hook): one small
+    /// allreduce at each step boundary so every rank stops after the same step.
+    func stopRequestedEverywhere(afterStep step: Int) throws -> Bool {
+        let local = StopRequest.isRequested || (observer?.shouldStop(afterStep: step) ?? false)
+        return try world.allreduceMax([local ? 1 : 0])[0] > 0
+    }
+
+    /// The sampling settings of training rollouts (`rollout.*`), for RL and distillation.
+    func trainingSamplingOptions() -> SamplingOptions {
+        SamplingOptions(temperature: Float(config.rollout.temperature), topP: Float(config.rollout.topP),
+                        maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
+    }
+
+    /// The CRC-32C of the prompts the RL (or distill) step after `step` draws first.
+    func nextBatchCRC(after step: Int) -> UInt32 {
+        let items = data.batch(step: PromptStream.firstBatch(ofStep: step + 1), count: config.data.trainBatchSize)
+        return CRC32C.checksum(Array(items.map { $0.prompt + "\u{1}" + $0.groundTruth }.joined(separator: "\u{2}").utf8))
+    }
+
+    /// Learners, after an optimizer step: parameters that became non-finite
+    /// cannot be skipped (the step is applied), so the job stops whatever the NaN policy.
+    func checkParametersFinite(step: Int) throws {
+        let p = model.parameters.pointer
+        var finite = true
+        for i in 0..<model.parameters.count where !p[i].isFinite { finite = false; break }
+        guard finite else {
+            throw JobError("step \(step): the optimizer step made parameters non-finite (actor.optim.lr=\(config.actor.optim.lr) too large?). "
+                           + "The model cannot continue: resume from the last checkpoint (checkpoint.resume_mode=auto) with a lower "
+                           + "actor.optim.lr or a tighter actor.grad_clip.")
+        }
+    }
+
+    /// Logs a step's metrics on the leader and keeps them for the checkpoint manifest.
+    func logStep(_ step: Int, _ metrics: [String: Double]) {
+        guard isLeader else { return }
+        lastStepMetrics = metrics
+        logger?.log(step: step, metrics)
+    }
+}
+
+/// A job that cannot run as configured.
+public struct JobError: Error, CustomStringConvertible {
+    /// What is wrong and what to do.
+    public let description: String
+    init(_ s: String) { description = s }
+}
