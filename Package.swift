@@ -9,7 +9,7 @@ let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cp
 
 /// The AVX-512 micro-kernel module is compiled for skylake-avx512 in every
 /// configuration (so debug tests run the same instructions); it is entered only
-/// after a CPU check (`PackedGemm.useAVX512`).
+/// when `PackedGemm.useAVX512` is set, which the executable does after Platform's CPU check.
 let avx512: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "skylake-avx512"]),
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
@@ -33,6 +33,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
+
+        // MARK: Platform: hardware and environment probes (CPU flags, re-exec), passed down as values
+        .target(name: "Platform", dependencies: []),
 
         // MARK: Numerical core
         .target(name: "Kernels512", dependencies: [], swiftSettings: avx512),
@@ -70,16 +73,17 @@ let package = Package(
             name: "ispo-cluster",
             dependencies: [
                 "Tensors", "Layers", "Transformer", "Optimization", "Objectives",
-                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles", "Checkpoint", "Merging",
+                "ModelIO", "Tokenization", "Tasks", "Comm", "Configs", "Roles", "Checkpoint", "Merging", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath),
 
         // MARK: Tests
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Platform"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
         .testTarget(name: "TransformerTests",
-                    dependencies: ["Transformer", "Layers", "Objectives", "Optimization", "Tensors"]),
+                    dependencies: ["Transformer", "Layers", "Objectives", "Optimization", "Tensors", "Platform"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),

@@ -1,6 +1,7 @@
 /// AVX-512 forms of the two halves of decode attention on the transposed key
 /// cache (`CachedAttention.attendTransposed`); the softmax between them stays
-/// in the caller. Entered only after `PackedGemm.useAVX512` checked the CPU.
+/// in the caller. Entered only when `PackedGemm.useAVX512` is set, which the
+/// executable does after a CPU check (Platform's `CPUFeatures`).
 public enum Attention512 {
     /// scores[8b + i] = scale · Σ_d q[d] · keysT[b·hd·8 + d·8 + i] for blocks b < `blocks`.
     /// Needs an even head dimension: 16 consecutive floats of a block are

@@ -1,7 +1,7 @@
 /// The AVX-512 micro-kernel of `PackedGemm`. This module alone is compiled
 /// for `skylake-avx512` (Package.swift), so its SIMD16<Float> arithmetic
 /// becomes zmm FMAs; the rest of the package stays AVX2 and calls in here
-/// only after `PackedGemm` has checked the CPU (`Avx512Support`). Nothing here
+/// only when `PackedGemm.useAVX512` is set (after Platform's CPU check). Nothing here
 /// is `@inlinable`, and the entry points are `@inline(never)`, so no AVX-512
 /// instruction can leak into code that runs on other CPUs.
 ///

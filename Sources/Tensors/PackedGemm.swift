@@ -32,17 +32,13 @@ public enum PackedGemm {
     /// Rows of C per micro-kernel call.
     public static let rowBlock = 6
 
-    /// Whether `multiply` runs the AVX-512 kernel (`PackedKernel512`, two
-    /// panels × 8 rows per block) instead of the AVX2 one. On by default where
-    /// /proc/cpuinfo lists avx512f; tests switch it to check both kernels.
-    nonisolated(unsafe) public static var useAVX512 = cpuHasAVX512
-
-    /// True when the CPU flags include avx512f (Linux /proc/cpuinfo).
-    public static let cpuHasAVX512: Bool = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        return line.split(separator: " ").contains("avx512f")
-    }()
+    /// Whether `multiply` (and the decode attention in Layers) runs the
+    /// AVX-512 kernels (`Kernels512`: two panels × 8 rows per block) instead
+    /// of the AVX2 ones. Off by default, which runs on any AVX2 CPU; the
+    /// executable turns it on at start when the CPU has AVX-512 (Platform's
+    /// `CPUFeatures`), and tests set it to check both kernels. Set it before
+    /// any work starts: it is read without synchronisation.
+    nonisolated(unsafe) public static var useAVX512 = false
 
     /// Floats needed to pack an (n, k) matrix.
     @inlinable public static func packedCount(n: Int, k: Int) -> Int {

@@ -137,7 +137,7 @@ extension Model {
     func preparePackedWeights(rows: Int) -> PackedDecodeWeights? {
         guard rows <= PackedDecodeWeights.maxRows else { return nil }
         let ws = workspace(rows: rows, logitRows: rows)
-        let engine = PackedDecodeWeights.Engine.preferred
+        let engine = DecodeEngine.preferred
         let packed = ws.packed.flatMap { $0.engine == engine ? $0 : nil } ?? PackedDecodeWeights(config: config, engine: engine)
         packed.repack(from: self)
         ws.packed = packed

@@ -1,4 +1,3 @@
-import Foundation
 import Tensors
 
 /// The decode GEMM weights of a model packed for `PackedGemm` (a second copy,
@@ -8,32 +7,6 @@ import Tensors
 /// when it returns; `extend` uses the packed path only while `valid` is set
 /// and otherwise falls back to BLAS on the live parameters.
 final class PackedDecodeWeights {
-    /// Which GEMM runs the decode projections.
-    enum Engine: String {
-        /// `PackedGemm` on the packed copy (its AVX-512 micro-kernel where
-        /// the CPU has AVX-512, else the AVX2 one).
-        case packed
-        /// Single-threaded OpenBLAS calls on column slices of the live
-        /// weights, one per team member, for batches of `blasMinRows` rows or
-        /// more. Kept for comparison: OpenBLAS re-packs the whole weight
-        /// matrix on every call, and at batch 64 that made it 1.2–1.6× slower
-        /// than the AVX-512 packed kernel (Docs/Benchmarks.md). It beats the
-        /// AVX2 kernel on AVX-512 CPUs, hence the rule below.
-        case blas
-
-        /// `ISPO_DECODE_GEMM=packed|blas` if set; else packed, unless the
-        /// packed kernel is limited to AVX2 while OpenBLAS runs AVX-512 kernels.
-        static var preferred: Engine {
-            if let e = PackedDecodeWeights.engineOverride { return e }
-            if let v = ProcessInfo.processInfo.environment["ISPO_DECODE_GEMM"], let e = Engine(rawValue: v) { return e }
-            if PackedGemm.useAVX512 { return .packed }
-            return ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(Blas.coreName) ? .blas : .packed
-        }
-    }
-
-    /// Forces an engine (tests run both); nil uses `Engine.preferred`'s rules.
-    nonisolated(unsafe) static var engineOverride: Engine?
-
     struct Layer {
         /// Q|K|V projection, (qd + 2·kvd) × C.
         let qkv: PackedMatrix
@@ -47,7 +20,7 @@ final class PackedDecodeWeights {
         let down: PackedMatrix
     }
 
-    let engine: Engine
+    let engine: DecodeEngine
     /// Packed matrices per layer and of the LM head (empty / nil for `.blas`).
     let layers: [Layer]
     let head: PackedMatrix?
@@ -69,7 +42,7 @@ final class PackedDecodeWeights {
     /// path; larger batches (and prefill) go to OpenBLAS, which wins there.
     static let maxRows = 96
 
-    init(config c: ModelConfig, engine: Engine) {
+    init(config c: ModelConfig, engine: DecodeEngine) {
         self.engine = engine
         let C = c.dim, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, F = c.ffnDim
         let pw = PackedGemm.panelWidth

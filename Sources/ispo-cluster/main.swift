@@ -1,4 +1,5 @@
 import ArgumentParser
+import Platform
 import Tensors
 
 /// `ispo-cluster`: one binary for every rank and every pipeline.
@@ -10,5 +11,7 @@ struct ISPOCluster: ParsableCommand {
         defaultSubcommand: Run.self)
 }
 
-BlasKernelSelection.reexecWithFastKernelsIfNeeded()
+// The hardware probes run here, once, before any command: the numeric targets get their results as values.
+BlasKernelSelection.reexecWithFastKernelsIfNeeded(loadedCore: Blas.coreName)
+KernelChoice.probe().apply()
 ISPOCluster.main()

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 import Tensors
 import XCTest
 
@@ -56,7 +57,7 @@ final class PackedGemmTests: XCTestCase {
         defer { PackedGemm.useAVX512 = saved }
         PackedGemm.useAVX512 = false
         try body("avx2")
-        guard PackedGemm.cpuHasAVX512 else {
+        guard CPUFeatures.current().avx512 else {
             print("[tensors] this CPU has no AVX-512: the AVX-512 packed kernel was not exercised")
             return
         }

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Objectives
 import Optimization
+import Platform
 import Tensors
 import Transformer
 import XCTest
@@ -12,6 +13,18 @@ final class DecodingTests: XCTestCase {
     /// order (dot loops vs sgemm). Measured max abs logit difference 6.2e-6
     /// (rotate-half) / 8.0e-6 (interleaved) with the ×5 weights used here.
     static let cacheTolerance: Float = 5e-5
+
+    private var savedKernel = false
+
+    /// Decodes on the kernels the binary picks on this machine (its entry
+    /// point sets `useAVX512` from the same probe), so that `Launch/test.sh`'s
+    /// second pass under the binary's OpenBLAS kernels checks the binary's path.
+    override func setUp() {
+        savedKernel = PackedGemm.useAVX512
+        PackedGemm.useAVX512 = CPUFeatures.current().avx512
+    }
+
+    override func tearDown() { PackedGemm.useAVX512 = savedKernel }
 
     func tinyModel(_ style: RopeStyle, seed: UInt64 = 3) throws -> Model {
         try DecodeTestModels.scaled(style, dim: 32, ffn: 64, maxSeqLen: 32, seed: seed)

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Platform
 import Tensors
 @testable import Transformer
 import XCTest
@@ -23,13 +24,13 @@ final class PackedDecodingTests: XCTestCase {
 
     /// Both decode engines, whatever this machine would pick; the packed one
     /// with the AVX2 and (where the CPU has it) the AVX-512 micro-kernel.
-    func forEachEngine(_ body: (PackedDecodeWeights.Engine) throws -> Void) rethrows {
-        let savedKernel = PackedGemm.useAVX512
-        defer { PackedDecodeWeights.engineOverride = nil; PackedGemm.useAVX512 = savedKernel }
-        let runs: [(PackedDecodeWeights.Engine, Bool)] = [(.packed, false), (.blas, false)]
-            + (PackedGemm.cpuHasAVX512 ? [(.packed, true)] : [])
+    func forEachEngine(_ body: (DecodeEngine) throws -> Void) rethrows {
+        let savedKernel = PackedGemm.useAVX512, savedEngine = DecodeEngine.forced
+        defer { DecodeEngine.forced = savedEngine; PackedGemm.useAVX512 = savedKernel }
+        let runs: [(DecodeEngine, Bool)] = [(.packed, false), (.blas, false)]
+            + (CPUFeatures.current().avx512 ? [(.packed, true)] : [])
         for (e, avx512) in runs {
-            PackedDecodeWeights.engineOverride = e
+            DecodeEngine.forced = e
             PackedGemm.useAVX512 = avx512
             try body(e)
         }
