@@ -33,7 +33,9 @@ public struct DecaySegment: Equatable, Sendable {
 
 /// AdamW over one contiguous shard `[shard.lowerBound, shard.upperBound)` of
 /// the flat parameter buffer (the whole buffer without ZeRO). Moments are
-/// stored for the shard only; that is all ZeRO-1 needs.
+/// stored for the shard only; that is all ZeRO-1 needs. With a `trainable`
+/// mask, elements outside it are skipped entirely: their parameters and
+/// moments stay bit-identical (no weight decay either).
 public final class AdamW {
     /// Hyper-parameters.
     public var config: AdamWConfig
@@ -45,17 +47,31 @@ public final class AdamW {
     public let v: FlatBuffer
     /// Steps taken (bias correction uses it).
     public private(set) var stepCount: Int = 0
+    /// Elements updated; nil = all of the shard.
+    public let trainable: ParameterMask?
     private let localSegments: [DecaySegment]
 
-    /// `segments` tile the whole flat buffer; they are clipped to `shard`.
-    public init(config: AdamWConfig, shard: Range<Int>, segments: [DecaySegment]) {
+    /// `segments` tile the whole flat buffer; they are clipped to `shard` and,
+    /// when given, to `trainable` (a mask over the whole buffer).
+    public init(config: AdamWConfig, shard: Range<Int>, segments: [DecaySegment], trainable: ParameterMask? = nil) {
         self.config = config
         self.shard = shard
+        self.trainable = trainable
         m = FlatBuffer(count: shard.count); v = FlatBuffer(count: shard.count)
-        localSegments = segments.compactMap { s in
+        var local = segments.compactMap { s in
             let lo = max(s.range.lowerBound, shard.lowerBound), hi = min(s.range.upperBound, shard.upperBound)
             return lo < hi ? DecaySegment(range: (lo - shard.lowerBound)..<(hi - shard.lowerBound), decays: s.decays) : nil
         }
+        if let trainable {
+            let keep = trainable.localRanges(in: shard)
+            local = local.flatMap { seg in
+                keep.compactMap { k in
+                    let lo = max(seg.range.lowerBound, k.lowerBound), hi = min(seg.range.upperBound, k.upperBound)
+                    return lo < hi ? DecaySegment(range: lo..<hi, decays: seg.decays) : nil
+                }
+            }
+        }
+        localSegments = local
     }
 
     /// Restores moments and the step count (checkpoint resume).
