@@ -63,12 +63,19 @@ public final class AdamW {
             return lo < hi ? DecaySegment(range: (lo - shard.lowerBound)..<(hi - shard.lowerBound), decays: s.decays) : nil
         }
         if let trainable {
+            // Tens of thousands of ranges for a head mask (O columns are strided):
+            // find each segment's first overlapping range by binary search.
             let keep = trainable.localRanges(in: shard)
             local = local.flatMap { seg in
-                keep.compactMap { k in
-                    let lo = max(seg.range.lowerBound, k.lowerBound), hi = min(seg.range.upperBound, k.upperBound)
-                    return lo < hi ? DecaySegment(range: lo..<hi, decays: seg.decays) : nil
+                var lo = 0, hi = keep.count
+                while lo < hi { let mid = (lo + hi) / 2; if keep[mid].upperBound <= seg.range.lowerBound { lo = mid + 1 } else { hi = mid } }
+                var out: [DecaySegment] = []
+                while lo < keep.count, keep[lo].lowerBound < seg.range.upperBound {
+                    let a = max(seg.range.lowerBound, keep[lo].lowerBound), b = min(seg.range.upperBound, keep[lo].upperBound)
+                    out.append(DecaySegment(range: a..<b, decays: seg.decays))
+                    lo += 1
                 }
+                return out
             }
         }
         localSegments = local
