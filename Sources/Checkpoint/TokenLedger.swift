@@ -10,7 +10,7 @@ import Foundation
 /// header, 40 bytes
 ///   0  magic "ISPOTLDG"                 8 bytes
 ///   8  version                          u32 (1)
-///  12  reserved                         u32 (0)
+///  12  reserved                         u32 (0; anything else is rejected)
 ///  16  payload length (decompressed)    u64
 ///  24  frame length (compressed)        u64; file size = 40 + frame length
 ///  32  CRC-32C of the payload           u32 (decompressed bytes)

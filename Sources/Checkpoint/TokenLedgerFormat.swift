@@ -64,6 +64,8 @@ public enum TokenLedgerFormat {
         guard v == version else {
             throw fail(v > version ? .unsupportedVersion : .malformed, "token ledger version \(version)", "version \(v)")
         }
+        let reserved = bytes.loadLE(UInt32.self, at: 12)
+        guard reserved == 0 else { throw fail(.malformed, "reserved header field 0", "\(reserved)") }
         let payloadLength = bytes.loadLE(UInt64.self, at: 16), frameLength = bytes.loadLE(UInt64.self, at: 24)
         guard frameLength == UInt64(bytes.count - headerSize) else {
             throw fail(frameLength > UInt64(bytes.count - headerSize) ? .truncated : .malformed,

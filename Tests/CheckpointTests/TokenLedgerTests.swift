@@ -75,6 +75,12 @@ final class TokenLedgerTests: XCTestCase {
         try write(b)
         assertCheckpointError(try TokenLedger.read(from: bad), kind: .unsupportedVersion, mentions: [bad, "version 2"])
 
+        b = bytes
+        b[12] = 1
+        fixHeaderCRC(&b)
+        try write(b)
+        assertCheckpointError(try TokenLedger.read(from: bad), kind: .malformed, mentions: [bad, "reserved"])
+
         for n in [0, 7, 39, 40, 41, bytes.count / 2, bytes.count - 1] {
             try write(Array(bytes.prefix(n)))
             assertCheckpointError(try TokenLedger.read(from: bad), kind: .truncated, mentions: [bad])
