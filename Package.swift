@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
         .testTarget(name: "TransformerTests",
                     dependencies: ["Transformer", "Layers", "Objectives", "Optimization", "Tensors", "Platform"]),
-        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors", "Transformer"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),

@@ -33,7 +33,9 @@ public struct DecaySegment: Equatable, Sendable {
 
 /// AdamW over one contiguous shard `[shard.lowerBound, shard.upperBound)` of
 /// the flat parameter buffer (the whole buffer without ZeRO). Moments are
-/// stored for the shard only; that is all ZeRO-1 needs.
+/// stored for the shard only; that is all ZeRO-1 needs. With a `trainable`
+/// mask, elements outside it are skipped entirely: their parameters and
+/// moments stay bit-identical (no weight decay either).
 public final class AdamW {
     /// Hyper-parameters.
     public var config: AdamWConfig
@@ -45,17 +47,38 @@ public final class AdamW {
     public let v: FlatBuffer
     /// Steps taken (bias correction uses it).
     public private(set) var stepCount: Int = 0
+    /// Elements updated; nil = all of the shard.
+    public let trainable: ParameterMask?
     private let localSegments: [DecaySegment]
 
-    /// `segments` tile the whole flat buffer; they are clipped to `shard`.
-    public init(config: AdamWConfig, shard: Range<Int>, segments: [DecaySegment]) {
+    /// `segments` tile the whole flat buffer; they are clipped to `shard` and,
+    /// when given, to `trainable` (a mask over the whole buffer).
+    public init(config: AdamWConfig, shard: Range<Int>, segments: [DecaySegment], trainable: ParameterMask? = nil) {
         self.config = config
         self.shard = shard
+        self.trainable = trainable
         m = FlatBuffer(count: shard.count); v = FlatBuffer(count: shard.count)
-        localSegments = segments.compactMap { s in
+        var local = segments.compactMap { s in
             let lo = max(s.range.lowerBound, shard.lowerBound), hi = min(s.range.upperBound, shard.upperBound)
             return lo < hi ? DecaySegment(range: (lo - shard.lowerBound)..<(hi - shard.lowerBound), decays: s.decays) : nil
         }
+        if let trainable {
+            // Tens of thousands of ranges for a head mask (O columns are strided):
+            // find each segment's first overlapping range by binary search.
+            let keep = trainable.localRanges(in: shard)
+            local = local.flatMap { seg in
+                var lo = 0, hi = keep.count
+                while lo < hi { let mid = (lo + hi) / 2; if keep[mid].upperBound <= seg.range.lowerBound { lo = mid + 1 } else { hi = mid } }
+                var out: [DecaySegment] = []
+                while lo < keep.count, keep[lo].lowerBound < seg.range.upperBound {
+                    let a = max(seg.range.lowerBound, keep[lo].lowerBound), b = min(seg.range.upperBound, keep[lo].upperBound)
+                    out.append(DecaySegment(range: a..<b, decays: seg.decays))
+                    lo += 1
+                }
+                return out
+            }
+        }
+        localSegments = local
     }
 
     /// Restores moments and the step count (checkpoint resume).
