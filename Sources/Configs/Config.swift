@@ -51,13 +51,22 @@ public struct Config: Codable, Equatable, Sendable {
         set { actor = newValue }
     }
 
-    /// Loads a config: the YAML file (none = defaults only), then the dotted
-    /// overrides in order (`rollout.n=16`, `actor.optim.betas=[0.9,0.95]`),
-    /// aliases mapped to canonical keys, unknown keys and type errors reported
-    /// together with file:line and a suggestion. Does not run `validate()`.
+    /// Loads a config: the built-in `preset` overrides (none = defaults only),
+    /// then the YAML file (none = no file), then the user's dotted `overrides`
+    /// in order (`rollout.n=16`, `actor.optim.betas=[0.9,0.95]`); aliases mapped
+    /// to canonical keys, unknown keys and type errors reported together with
+    /// file:line and a suggestion. Messages number the user's overrides from 1
+    /// (`command-line override 2`), whatever the preset holds. Does not run `validate()`.
     /// - Throws: `ConfigError` with one problem per line.
-    public static func load(yamlFile: String?, overrides: [String] = []) throws -> Config {
-        guard let yamlFile else { return try ConfigLoader.load(text: nil, name: "", overrides: overrides) }
+    public static func load(yamlFile: String?, preset: [String] = [], overrides: [String] = []) throws -> Config {
+        guard let yamlFile else {
+            return try ConfigLoader.load(text: nil, name: "", preset: preset, overrides: overrides)
+        }
+        let source = ConfigSource.file(name: yamlFile, line: 1, column: 1)
+        // Refuse a huge file before reading it into memory.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: yamlFile))?[.size] as? Int {
+            try YAMLLimits.checkSize(bytes: size, source: source)
+        }
         let text: String
         do {
             text = try String(contentsOfFile: yamlFile, encoding: .utf8)
@@ -66,15 +75,15 @@ public struct Config: Codable, Equatable, Sendable {
                 "cannot read config file `\(yamlFile)`: expected a readable UTF-8 YAML file (\(error.localizedDescription)); "
                     + "check the path given to --config")])
         }
-        return try ConfigLoader.load(text: text, name: yamlFile, overrides: overrides)
+        return try ConfigLoader.load(text: text, name: yamlFile, preset: preset, overrides: overrides)
     }
 
     /// Loads a config from YAML (or JSON) text; `sourceName` is what messages
-    /// call the document. Otherwise the same as `load(yamlFile:overrides:)`.
+    /// call the document. Otherwise the same as `load(yamlFile:preset:overrides:)`.
     /// - Throws: `ConfigError` with one problem per line.
-    public static func load(yamlText: String, sourceName: String = "<config>",
+    public static func load(yamlText: String, sourceName: String = "<config>", preset: [String] = [],
                             overrides: [String] = []) throws -> Config {
-        try ConfigLoader.load(text: yamlText, name: sourceName, overrides: overrides)
+        try ConfigLoader.load(text: yamlText, name: sourceName, preset: preset, overrides: overrides)
     }
 }
 
