@@ -30,6 +30,8 @@ public struct Config: Codable, Equatable, Sendable {
     public var checkpoint: CheckpointConfig = CheckpointConfig()
     /// The run: names, length, logging, seed, pipeline (YAML section `trainer`, alias `logger`).
     public var trainer: TrainerConfig = TrainerConfig()
+    /// The supervised warm start before RL (`ispo-cluster run` flags `--sft-steps`, `--sft-batch`, `--sft-lr`).
+    public var sft: SFTConfig = SFTConfig()
     /// Rank roles and threads.
     public var cluster: ClusterConfig = ClusterConfig()
 

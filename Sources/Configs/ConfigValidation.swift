@@ -210,6 +210,10 @@ extension Config {
         c.require(t.testFreq == -1 || t.testFreq >= 1, "trainer.test_freq (\(t.testFreq)) must be -1 (never) or ≥ 1")
         c.atLeast("trainer.log_freq", t.logFreq, 1)
         c.require(!t.experimentName.isEmpty, "trainer.experiment_name is empty: name the run")
+        c.atLeast("trainer.seed", t.seed, 0, "every random stream derives from it as an unsigned number")
+        c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")
+        c.atLeast("sft.batch_size", sft.batchSize, 1)
+        c.require(sft.lr > 0, "sft.lr (\(sft.lr)) must be > 0")
         for (key, v) in [("cluster.learners", cluster.learners), ("cluster.rollout_workers", cluster.rolloutWorkers),
                          ("cluster.teachers", cluster.teachers), ("cluster.threads_per_rank", cluster.threadsPerRank)] {
             c.atLeast(key, v, 0, "0 = derive")
