@@ -31,5 +31,7 @@ final class SFTSectionTests: XCTestCase {
         XCTAssertEqual(try messages(["sft.batch_size=0"]), ["sft.batch_size (0) must be ≥ 1"])
         XCTAssertEqual(try messages(["sft.lr=0"]), ["sft.lr (0.0) must be > 0"])
         XCTAssertEqual(try messages(["sft.lr=-1e-3"]), ["sft.lr (-0.001) must be > 0"])
+        XCTAssertTrue(try messages(["sft.lr=.inf"]).first?.hasPrefix("sft.lr (.inf) must be a finite number") ?? false)
+        XCTAssertTrue(try messages(["sft.lr=.nan"]).first?.hasPrefix("sft.lr (.nan) must be a finite number") ?? false)
     }
 }
