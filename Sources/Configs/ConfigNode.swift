@@ -137,11 +137,13 @@ struct ConfigNode: Equatable, Sendable {
 extension ConfigNode {
     /// Parses a YAML document into a tree; an empty document is an empty mapping.
     /// Duplicate keys are reported into `problems` (the later one is kept).
-    /// Documents over `YAMLLimits.maxDocumentBytes`, and documents whose aliases
-    /// would expand past `YAMLLimits.maxExpandedValues`, are refused before expanding.
+    /// Documents over `YAMLLimits.maxDocumentBytes`, nested deeper than
+    /// `YAMLLimits.maxNestingDepth`, or whose aliases would expand past
+    /// `YAMLLimits.maxExpandedValues`, are refused before expanding.
     /// - Throws: `ConfigError` naming `name`, the line and column, and the parser's complaint.
     static func parse(yaml: String, name: String, problems: inout [ConfigProblem]) throws(ConfigError) -> ConfigNode {
         try YAMLLimits.checkSize(bytes: yaml.utf8.count, source: .file(name: name, line: 1, column: 1))
+        try YAMLLimits.checkNesting(yaml, source: .file(name: name, line: 1, column: 1))
         let root: Yams.Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -157,9 +159,10 @@ extension ConfigNode {
     }
 
     /// The override value `text` (YAML: a scalar, `[a, b]`, `{k: v}`), located at `source`;
-    /// held to the same size and alias limits as a document.
+    /// held to the same size, nesting and alias limits as a document.
     static func parseOverrideValue(_ text: String, source: ConfigSource) throws(ConfigError) -> ConfigNode {
         try YAMLLimits.checkSize(bytes: text.utf8.count, source: source)
+        try YAMLLimits.checkNesting(text, source: source)
         var problems: [ConfigProblem] = []
         let root: Yams.Node?
         do {

@@ -17,6 +17,11 @@ public enum YAMLLimits {
     /// about 200.
     public static let maxExpandedValues = 100_000
 
+    /// The deepest nesting of lists and mappings accepted (a config nests about
+    /// 5 deep); the parser and the tree conversion recurse once per level, so a
+    /// document of 100000 `[` would overflow the stack.
+    public static let maxNestingDepth = 100
+
     /// Refuses a document of `bytes` bytes over `maxDocumentBytes`.
     /// - Throws: `ConfigError` located at `source`.
     static func checkSize(bytes: Int, source: ConfigSource) throws(ConfigError) {
@@ -27,11 +32,82 @@ public enum YAMLLimits {
                 + "names JSONL files)", source: source)])
     }
 
-    /// Refuses `root` when it expands to more than `maxExpandedValues` values.
-    /// Counts with an explicit stack and stops at the limit, so the check
-    /// itself takes time and memory proportional to the limit.
+    /// Refuses `text` before parsing when it may nest deeper than `maxNestingDepth`.
+    /// - Throws: `ConfigError` located at `source`.
+    static func checkNesting(_ text: String, source: ConfigSource) throws(ConfigError) {
+        let bound = nestingBound(text)
+        guard bound > maxNestingDepth else { return }
+        throw nestingError(found: "\(bound) levels", source: source)
+    }
+
+    private static func nestingError(found: String, source: ConfigSource) -> ConfigError {
+        ConfigError([ConfigProblem(
+            "the YAML document nests lists and mappings \(found) deep: expected at most \(maxNestingDepth) "
+                + "(a config nests about 5 deep); check for unclosed `[` or `{`, or aliases inside their own "
+                + "nesting", source: source)])
+    }
+
+    /// An upper bound on the nesting depth of `text`, without parsing it: per
+    /// line, the indentation (each column may open a block level), the leading
+    /// `- ` and `? ` indicators, one level for a mapping, and the open `[`/`{`
+    /// (carried across lines) outside quoted scalars and comments.
+    static func nestingBound(_ text: String) -> Int {
+        let space = UInt8(ascii: " "), dash = UInt8(ascii: "-"), question = UInt8(ascii: "?")
+        let openers: Set<UInt8> = [UInt8(ascii: "["), UInt8(ascii: "{")]
+        let closers: Set<UInt8> = [UInt8(ascii: "]"), UInt8(ascii: "}")]
+        let scalarStarts: Set<UInt8> = [UInt8(ascii: ":"), dash, question, UInt8(ascii: "["), UInt8(ascii: "{"),
+                                        UInt8(ascii: ",")]
+        var flow = 0, worst = 0
+        var quote: UInt8? = nil
+        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let bytes = Array(line)
+            var i = 0
+            while i < bytes.count, bytes[i] == space { i += 1 }
+            var block = i
+            if quote == nil {
+                while i < bytes.count, bytes[i] == dash || bytes[i] == question,
+                      i + 1 == bytes.count || bytes[i + 1] == space {
+                    block += 1
+                    i += 1
+                    while i < bytes.count, bytes[i] == space { i += 1 }
+                }
+            }
+            var previous: UInt8? = nil   // last non-space byte outside quotes on this line
+            while i < bytes.count {
+                let b = bytes[i]
+                if let q = quote {
+                    if b == UInt8(ascii: "\\"), q == UInt8(ascii: "\"") { i += 2; continue }
+                    // `''` is a quote inside a single-quoted scalar.
+                    if b == q, q == UInt8(ascii: "'"), i + 1 < bytes.count, bytes[i + 1] == q { i += 2; continue }
+                    if b == q { quote = nil; previous = b }
+                    i += 1
+                    continue
+                }
+                if b == UInt8(ascii: "#"), i == 0 || bytes[i - 1] == space { break }
+                if b == UInt8(ascii: "'") || b == UInt8(ascii: "\""), previous.map(scalarStarts.contains) ?? true {
+                    quote = b
+                } else if openers.contains(b) {
+                    flow += 1
+                    worst = max(worst, block + 1 + flow)
+                } else if closers.contains(b) {
+                    flow = max(0, flow - 1)
+                }
+                if b != space { previous = b }
+                i += 1
+            }
+            worst = max(worst, block + 1 + flow)
+        }
+        return worst
+    }
+
+    /// Refuses `root` when it expands to more than `maxExpandedValues` values,
+    /// or nests deeper than `maxNestingDepth` (aliases can nest a value inside
+    /// copies of itself). Counts with an explicit stack and stops at the limit,
+    /// so the check itself takes time and memory proportional to the limit.
     /// - Throws: `ConfigError` located at `source`.
     static func checkExpansion(_ root: Yams.Node, bytes: Int, source: ConfigSource) throws(ConfigError) {
+        let depth = deepestNesting(root, limit: maxNestingDepth)
+        if depth > maxNestingDepth { throw nestingError(found: "more than \(maxNestingDepth) levels", source: source) }
         guard expandedCount(root, limit: maxExpandedValues) > maxExpandedValues else { return }
         let written = writtenCount(root)
         throw ConfigError([ConfigProblem(
@@ -55,6 +131,29 @@ public enum YAMLLimits {
             }
         }
         return count
+    }
+
+    /// The deepest nesting of lists and mappings under `root` (a scalar is 0),
+    /// or `limit + 1` once it passes `limit`. Aliases are followed.
+    static func deepestNesting(_ root: Yams.Node, limit: Int) -> Int {
+        var worst = 0
+        var stack = [(root, 0)]
+        var visited = 0
+        while let (node, depth) = stack.popLast() {
+            visited += 1
+            // Past the expansion limit the count check refuses the document anyway.
+            if visited > maxExpandedValues { return worst }
+            if let seq = node.sequence {
+                worst = max(worst, depth + 1)
+                if worst > limit { return limit + 1 }
+                stack.append(contentsOf: seq.map { ($0, depth + 1) })
+            } else if let map = node.mapping {
+                worst = max(worst, depth + 1)
+                if worst > limit { return limit + 1 }
+                for (k, v) in map { stack.append((k, depth + 1)); stack.append((v, depth + 1)) }
+            }
+        }
+        return worst
     }
 
     /// The number of values written in the document: a value reached again

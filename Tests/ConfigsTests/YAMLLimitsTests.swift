@@ -89,4 +89,39 @@ final class YAMLLimitsTests: XCTestCase {
         let fits = "rollout:\n  n: 4\n# " + String(repeating: "x", count: YAMLLimits.maxDocumentBytes - 100) + "\n"
         XCTAssertEqual(try Config.load(yamlText: fits).rollout.n, 4)
     }
+
+    func testDeepFlowNestingIsRefusedBeforeParsing() {
+        // 200 000 levels overflowed the stack (SIGSEGV) in the parser; 2 000 in the tree conversion.
+        for depth in [2_000, 200_000] {
+            let text = "rollout: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+            let p = configError { try Config.load(yamlText: text, sourceName: "deep.yaml") }.problems
+            XCTAssertEqual(p.count, 1)
+            XCTAssertTrue(p.first?.message.contains("nests lists and mappings \(depth + 1) levels deep: expected at "
+                                                    + "most \(YAMLLimits.maxNestingDepth)") ?? false, "\(p)")
+            XCTAssertEqual(p.first?.source, .file(name: "deep.yaml", line: 1, column: 1))
+        }
+    }
+
+    func testDeepBlockNestingIsRefused() {
+        let text = String(repeating: "- ", count: 150) + "x\n"
+        let p = configError { try Config.load(yamlText: text) }.problems
+        XCTAssertTrue(p.first?.message.contains("nests lists and mappings 151 levels deep") ?? false, "\(p)")
+    }
+
+    func testNestingBuiltFromAliasesIsRefused() {
+        // Each anchor nests the previous one 4 levels deeper: 30 anchors, 121 levels, 151 values.
+        var lines = ["a0: &a0 [[[[x]]]]"]
+        for i in 1..<30 { lines.append("a\(i): &a\(i) [[[[*a\(i - 1)]]]]") }
+        let p = configError { try Config.load(yamlText: lines.joined(separator: "\n")) }.problems
+        XCTAssertEqual(p.count, 1)
+        XCTAssertTrue(p.first?.message.contains("nests lists and mappings more than 100 levels deep") ?? false, "\(p)")
+    }
+
+    func testNestingBoundOfAnOrdinaryDocument() {
+        // Line 3: 4 columns of indentation, `- `, the mapping, `[` and `{`.
+        XCTAssertEqual(YAMLLimits.nestingBound("a:\n  b:\n    - [1, {c: 2}]\n"), 8)
+        // Brackets inside quoted scalars and comments do not count; an apostrophe inside a word opens no quote.
+        XCTAssertEqual(YAMLLimits.nestingBound("a: \"[[[[\" # [[[[\nb: don't [x]\n"), 2)
+        XCTAssertEqual(YAMLLimits.nestingBound("a: 'it''s [[['\nb: [c]\n"), 2)
+    }
 }
