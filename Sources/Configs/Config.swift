@@ -64,11 +64,7 @@ public struct Config: Codable, Equatable, Sendable {
         guard let yamlFile else {
             return try ConfigLoader.load(text: nil, name: "", preset: preset, overrides: overrides)
         }
-        let source = ConfigSource.file(name: yamlFile, line: 1, column: 1)
-        // Refuse a huge file before reading it into memory.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: yamlFile))?[.size] as? Int {
-            try YAMLLimits.checkSize(bytes: size, source: source)
-        }
+        try YAMLLimits.checkFileSize(path: yamlFile)
         let text: String
         do {
             text = try String(contentsOfFile: yamlFile, encoding: .utf8)

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Hard limits on a YAML document (a config file, a mergekit file or one
@@ -30,6 +31,15 @@ public enum YAMLLimits {
             "the YAML document is \(bytes) bytes: expected at most \(maxDocumentBytes) bytes (1 MiB) for a config; "
                 + "check that this is the intended file, and keep data out of the config (e.g. data.train_files "
                 + "names JSONL files)", source: source)])
+    }
+
+    /// Refuses the file at `path` when it is over `maxDocumentBytes`, before
+    /// it is read into memory; a file whose size cannot be read is left to
+    /// the read itself to report.
+    /// - Throws: `ConfigError` located at the file.
+    static func checkFileSize(path: String) throws(ConfigError) {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else { return }
+        try checkSize(bytes: size, source: .file(name: path, line: 1, column: 1))
     }
 
     /// Refuses `text` before parsing when it may nest deeper than `maxNestingDepth`.

@@ -85,6 +85,9 @@ final class YAMLLimitsTests: XCTestCase {
         let q = configError { try Config.load(yamlFile: path) }.problems
         XCTAssertEqual(q.first?.source, .file(name: path, line: 1, column: 1))
         XCTAssertTrue(q.first?.message.contains("expected at most") ?? false, "\(q)")
+        let r = configError { try MergeConfig.load(mergekitFile: path) }.problems
+        XCTAssertEqual(r.first?.source, .file(name: path, line: 1, column: 1))
+        XCTAssertTrue(r.first?.message.contains("expected at most") ?? false, "\(r)")
         // Just under the limit loads.
         let fits = "rollout:\n  n: 4\n# " + String(repeating: "x", count: YAMLLimits.maxDocumentBytes - 100) + "\n"
         XCTAssertEqual(try Config.load(yamlText: fits).rollout.n, 4)
