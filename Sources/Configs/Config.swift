@@ -30,6 +30,8 @@ public struct Config: Codable, Equatable, Sendable {
     public var checkpoint: CheckpointConfig = CheckpointConfig()
     /// The run: names, length, logging, seed, pipeline (YAML section `trainer`, alias `logger`).
     public var trainer: TrainerConfig = TrainerConfig()
+    /// The supervised warm start before RL (`ispo-cluster run` flags `--sft-steps`, `--sft-batch`, `--sft-lr`).
+    public var sft: SFTConfig = SFTConfig()
     /// Rank roles and threads.
     public var cluster: ClusterConfig = ClusterConfig()
 
@@ -51,13 +53,18 @@ public struct Config: Codable, Equatable, Sendable {
         set { actor = newValue }
     }
 
-    /// Loads a config: the YAML file (none = defaults only), then the dotted
-    /// overrides in order (`rollout.n=16`, `actor.optim.betas=[0.9,0.95]`),
-    /// aliases mapped to canonical keys, unknown keys and type errors reported
-    /// together with file:line and a suggestion. Does not run `validate()`.
+    /// Loads a config: the built-in `preset` overrides (none = defaults only),
+    /// then the YAML file (none = no file), then the user's dotted `overrides`
+    /// in order (`rollout.n=16`, `actor.optim.betas=[0.9,0.95]`); aliases mapped
+    /// to canonical keys, unknown keys and type errors reported together with
+    /// file:line and a suggestion. Messages number the user's overrides from 1
+    /// (`command-line override 2`), whatever the preset holds. Does not run `validate()`.
     /// - Throws: `ConfigError` with one problem per line.
-    public static func load(yamlFile: String?, overrides: [String] = []) throws -> Config {
-        guard let yamlFile else { return try ConfigLoader.load(text: nil, name: "", overrides: overrides) }
+    public static func load(yamlFile: String?, preset: [String] = [], overrides: [String] = []) throws -> Config {
+        guard let yamlFile else {
+            return try ConfigLoader.load(text: nil, name: "", preset: preset, overrides: overrides)
+        }
+        try YAMLLimits.checkFileSize(path: yamlFile)
         let text: String
         do {
             text = try String(contentsOfFile: yamlFile, encoding: .utf8)
@@ -66,15 +73,15 @@ public struct Config: Codable, Equatable, Sendable {
                 "cannot read config file `\(yamlFile)`: expected a readable UTF-8 YAML file (\(error.localizedDescription)); "
                     + "check the path given to --config")])
         }
-        return try ConfigLoader.load(text: text, name: yamlFile, overrides: overrides)
+        return try ConfigLoader.load(text: text, name: yamlFile, preset: preset, overrides: overrides)
     }
 
     /// Loads a config from YAML (or JSON) text; `sourceName` is what messages
-    /// call the document. Otherwise the same as `load(yamlFile:overrides:)`.
+    /// call the document. Otherwise the same as `load(yamlFile:preset:overrides:)`.
     /// - Throws: `ConfigError` with one problem per line.
-    public static func load(yamlText: String, sourceName: String = "<config>",
+    public static func load(yamlText: String, sourceName: String = "<config>", preset: [String] = [],
                             overrides: [String] = []) throws -> Config {
-        try ConfigLoader.load(text: yamlText, name: sourceName, overrides: overrides)
+        try ConfigLoader.load(text: yamlText, name: sourceName, preset: preset, overrides: overrides)
     }
 }
 

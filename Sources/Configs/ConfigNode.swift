@@ -7,15 +7,21 @@ public enum ConfigSource: Equatable, Sendable, CustomStringConvertible {
     /// the 1-based line and column of the value or key.
     case file(name: String, line: Int, column: Int)
     /// The `index`-th (1-based) dotted command-line override, with its text.
+    /// Counts only the user's own overrides (a preset is numbered on its own).
     case override(index: Int, text: String)
+    /// The `index`-th (1-based) dotted override of a built-in preset (e.g. the
+    /// demo job's settings), which sits under the file and the user's overrides.
+    case preset(index: Int, text: String)
     /// The built-in default (written once, in the Swift section types).
     case defaults
 
-    /// `a.yaml:12:3`, `command-line override 2 (rollout.n=abc)` or `built-in default`.
+    /// `a.yaml:12:3`, `command-line override 2 (rollout.n=abc)`, `built-in preset setting 3 (…)`
+    /// or `built-in default`.
     public var description: String {
         switch self {
         case let .file(name, line, column): return "\(name):\(line):\(column)"
         case let .override(index, text): return "command-line override \(index) (`\(text)`)"
+        case let .preset(index, text): return "built-in preset setting \(index) (`\(text)`)"
         case .defaults: return "built-in default"
         }
     }
@@ -131,21 +137,32 @@ struct ConfigNode: Equatable, Sendable {
 extension ConfigNode {
     /// Parses a YAML document into a tree; an empty document is an empty mapping.
     /// Duplicate keys are reported into `problems` (the later one is kept).
+    /// Documents over `YAMLLimits.maxDocumentBytes`, nested deeper than
+    /// `YAMLLimits.maxNestingDepth`, or whose aliases would expand past
+    /// `YAMLLimits.maxExpandedValues`, are refused before expanding.
     /// - Throws: `ConfigError` naming `name`, the line and column, and the parser's complaint.
-    static func parse(yaml: String, name: String, problems: inout [ConfigProblem]) throws -> ConfigNode {
+    static func parse(yaml: String, name: String, problems: inout [ConfigProblem]) throws(ConfigError) -> ConfigNode {
+        try YAMLLimits.checkSize(bytes: yaml.utf8.count, source: .file(name: name, line: 1, column: 1))
+        try YAMLLimits.checkNesting(yaml, source: .file(name: name, line: 1, column: 1))
         let root: Yams.Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
             throw ConfigError([yamlProblem(error, name: name)])
+        } catch {
+            throw ConfigError([ConfigProblem("malformed YAML: \(error); expected UTF-8 YAML text",
+                                             source: .file(name: name, line: 1, column: 1))])
         }
         guard let root else { return .emptyMapping(.file(name: name, line: 1, column: 1)) }
+        try YAMLLimits.checkExpansion(root, bytes: yaml.utf8.count, source: .file(name: name, line: 1, column: 1))
         return convert(root, name: name, problems: &problems)
     }
 
-    /// The override value `text` (YAML: a scalar, `[a, b]`, `{k: v}`), sourced to override `index`.
-    static func parseOverrideValue(_ text: String, index: Int, whole: String) throws -> ConfigNode {
-        let source = ConfigSource.override(index: index, text: whole)
+    /// The override value `text` (YAML: a scalar, `[a, b]`, `{k: v}`), located at `source`;
+    /// held to the same size, nesting and alias limits as a document.
+    static func parseOverrideValue(_ text: String, source: ConfigSource) throws(ConfigError) -> ConfigNode {
+        try YAMLLimits.checkSize(bytes: text.utf8.count, source: source)
+        try YAMLLimits.checkNesting(text, source: source)
         var problems: [ConfigProblem] = []
         let root: Yams.Node?
         do {
@@ -156,6 +173,7 @@ extension ConfigNode {
                     + "quote it if it is a string", source: source)])
         }
         guard let root else { return ConfigNode(.scalar("", quoted: true), source: source) }
+        try YAMLLimits.checkExpansion(root, bytes: text.utf8.count, source: source)
         var node = convert(root, name: "override", problems: &problems)
         node.resource(source)
         if !problems.isEmpty { throw ConfigError(problems.map { ConfigProblem($0.message, source: source) }) }

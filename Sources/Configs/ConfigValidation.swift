@@ -1,18 +1,26 @@
 extension Config {
-    /// Checks the cross-key rules (batch arithmetic, ranges, the ISPO reward
-    /// bound, lengths against the tiny model).
+    /// Checks every number is finite and every size key within its hard bound
+    /// (`ConfigBounds`), then the cross-key rules (batch arithmetic, ranges, the
+    /// ISPO reward bound, lengths against the tiny model), then, given the
+    /// machine's RAM, that the tiny model's `MemoryEstimate` fits in it.
     /// - Parameter learners: learner ranks from the rank layout; nil =
     ///   `cluster.learners`, or, when that is 0 (derived at launch), the
     ///   per-learner term is checked for one learner and the runtime should call
     ///   `validate(learners:)` again once the layout is known.
+    /// - Parameter memoryBytes: the machine's RAM in bytes; nil = no memory check.
     /// - Throws: `ConfigError` listing every problem, one per line, each naming its keys and values.
-    public func validate(learners: Int? = nil) throws {
-        let found = validationProblems(learners: learners)
+    public func validate(learners: Int? = nil, memoryBytes: Int? = nil) throws {
+        let found = validationProblems(learners: learners, memoryBytes: memoryBytes)
         if !found.isEmpty { throw ConfigError(found) }
     }
 
-    /// Every problem `validate(learners:)` would report, in a fixed order.
-    public func validationProblems(learners: Int? = nil) -> [ConfigProblem] {
+    /// Every problem `validate(learners:memoryBytes:)` would report, in a fixed
+    /// order. Non-finite and out-of-bound values are reported alone: the rules
+    /// between keys compare and multiply values and would only add noise (or
+    /// overflow) on them. The memory estimate is checked only on an otherwise valid config.
+    public func validationProblems(learners: Int? = nil, memoryBytes: Int? = nil) -> [ConfigProblem] {
+        let guards = ConfigBounds.problems(of: ConfigTreeEncoder.tree(self))
+        if !guards.isEmpty { return guards }
         var c = Checker()
         checkBatches(&c, learners: learners ?? (cluster.learners > 0 ? cluster.learners : nil))
         checkRollout(&c)
@@ -21,6 +29,9 @@ extension Config {
         checkModelAndData(&c)
         checkRewardDistillationMerge(&c)
         checkRun(&c)
+        if c.problems.isEmpty, let memoryBytes, let problem = memoryProblem(memoryBytes: memoryBytes) {
+            c.problems.append(problem)
+        }
         return c.problems
     }
 
@@ -39,7 +50,7 @@ extension Config {
         c.atLeast("actor.ppo_epochs", actor.ppoEpochs, 1)
         guard ok else { return }
         if (batch * g) % (mini * g) != 0 {
-            let divisors = (1...batch).filter { batch % $0 == 0 }.map(String.init).joined(separator: ", ")
+            let divisors = Self.divisors(of: batch).map(String.init).joined(separator: ", ")
             c.require(false, "data.train_batch_size (\(batch)) × rollout.n (\(g)) = \(batch * g) responses per step "
                         + "must be divisible by actor.ppo_mini_batch_size (\(mini)) × rollout.n (\(g)) = \(mini * g) "
                         + "responses per optimizer step; set actor.ppo_mini_batch_size to a divisor of "
@@ -48,7 +59,8 @@ extension Config {
         let l = learners ?? 1
         let learnerTerm = learners == nil ? "learners (1; cluster.learners is derived at launch)" : "learners (\(l))"
         if l >= 1, (mini * g) % (micro * l) != 0 {
-            let fits = (1...(mini * g)).filter { (mini * g) % ($0 * l) == 0 }.prefix(8).map(String.init)
+            // d fits when d × l divides mini × g, i.e. d divides (mini × g) / l.
+            let fits = (mini * g) % l == 0 ? Self.divisors(of: mini * g / l).prefix(8).map(String.init) : []
             let fix = fits.isEmpty
                 ? "\(mini * g) responses cannot be split evenly over \(l) learners: change actor.ppo_mini_batch_size "
                     + "or rollout.n"
@@ -126,8 +138,8 @@ extension Config {
     }
 
     private func checkModelAndData(_ c: inout Checker) {
-        c.atLeast("data.max_prompt_length", data.maxPromptLength, 1)
-        c.atLeast("data.max_response_length", data.maxResponseLength, 1)
+        let lengthsOK = [c.atLeast("data.max_prompt_length", data.maxPromptLength, 1),
+                         c.atLeast("data.max_response_length", data.maxResponseLength, 1)].allSatisfy { $0 }
         c.require(data.maxSamples == -1 || data.maxSamples >= 1, "data.max_samples (\(data.maxSamples)) must be "
                     + "-1 (all) or ≥ 1")
         c.atLeast("model.keep_layers", model.keepLayers, 0, "0 = all of the loaded model's layers")
@@ -135,7 +147,8 @@ extension Config {
                     + "of a loaded model, but model.path is empty; set model.path, or size the built-in model with model.tiny.layers")
         guard model.usesTinyModel else { return }
         let t = model.tiny
-        let total = data.maxPromptLength + data.maxResponseLength
+        // Summed only when both are positive (the bounds above hold here), so it cannot overflow.
+        let total = lengthsOK ? data.maxPromptLength + data.maxResponseLength : 0
         c.require(total <= t.maxSeqLen, "data.max_prompt_length (\(data.maxPromptLength)) + data.max_response_length "
                     + "(\(data.maxResponseLength)) = \(total) tokens exceeds model.tiny.max_seq_len (\(t.maxSeqLen)) "
                     + "of the built-in tiny model (model.path is empty); lower the lengths or raise "
@@ -210,10 +223,32 @@ extension Config {
         c.require(t.testFreq == -1 || t.testFreq >= 1, "trainer.test_freq (\(t.testFreq)) must be -1 (never) or ≥ 1")
         c.atLeast("trainer.log_freq", t.logFreq, 1)
         c.require(!t.experimentName.isEmpty, "trainer.experiment_name is empty: name the run")
+        c.atLeast("trainer.seed", t.seed, 0, "every random stream derives from it as an unsigned number")
+        c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")
+        c.atLeast("sft.batch_size", sft.batchSize, 1)
+        c.require(sft.lr > 0, "sft.lr (\(sft.lr)) must be > 0")
         for (key, v) in [("cluster.learners", cluster.learners), ("cluster.rollout_workers", cluster.rolloutWorkers),
                          ("cluster.teachers", cluster.teachers), ("cluster.threads_per_rank", cluster.threadsPerRank)] {
             c.atLeast(key, v, 0, "0 = derive")
         }
+    }
+}
+
+extension Config {
+    /// The divisors of `n` ≥ 1 in increasing order, found in O(√n) steps
+    /// (n may be as large as the bounds allow, about 2.7e8).
+    static func divisors(of n: Int) -> [Int] {
+        precondition(n >= 1, "divisors(of:) needs n ≥ 1, got \(n)")
+        var small: [Int] = [], large: [Int] = []
+        var d = 1
+        while d * d <= n {
+            if n % d == 0 {
+                small.append(d)
+                if d * d != n { large.append(n / d) }
+            }
+            d += 1
+        }
+        return small + large.reversed()
     }
 }
 

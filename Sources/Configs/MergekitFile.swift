@@ -36,6 +36,7 @@ extension MergeConfig {
     /// Loads a mergekit YAML file.
     /// - Throws: `ConfigError` listing every problem (file:line:column, expected, found, what to do).
     public static func load(mergekitFile path: String) throws -> MergeConfig {
+        try YAMLLimits.checkFileSize(path: path)
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)

@@ -58,15 +58,15 @@ struct BenchISPO: ParsableCommand {
     func timedSteps(arm: String) throws -> [[String: Double]] {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-bench-\(getpid())-\(arm)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let overrides = DefaultJob.overrides + [
+        let overrides = [
             "trainer.total_steps=\(steps)", "trainer.test_freq=-1", "trainer.val_before_train=false",
             arm == "ispo" ? "algorithm.ispo.enable=true" : "algorithm.ispo.enable=false",
         ]
-        let config = try Config.load(yamlFile: nil, overrides: overrides)
+        let config = try Config.load(yamlFile: nil, preset: DefaultJob.overrides, overrides: overrides)
         try config.validate()
         let world = LoopbackWorld(size: 1).communicator(rank: 0)
         let layout = try RankLayout.derived(worldSize: 1, teachers: false)
-        let warm = WarmStart(steps: sftSteps, batchSize: DefaultJob.warmStart.batchSize, lr: DefaultJob.warmStart.lr)
+        let warm = WarmStart(steps: sftSteps, batchSize: config.sft.batchSize, lr: config.sft.lr)
         try silencingStdout {
             let job = try ClusterJob(world: world, layout: layout, config: config, warmStart: warm,
                                      root: FileManager.default.currentDirectoryPath, runDirectory: dir)

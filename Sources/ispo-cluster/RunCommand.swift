@@ -19,9 +19,9 @@ struct Run: ParsableCommand {
         """)
 
     @Option(name: .customLong("config"), help: "YAML config file (sections as in Docs/ConfigReference.md).") var configFile: String?
-    @Option(help: "Warm-start (SFT) steps before RL in the demo pipeline.") var sftSteps = DefaultJob.warmStart.steps
-    @Option(help: "Warm-start sequences per step (all learners together).") var sftBatch = DefaultJob.warmStart.batchSize
-    @Option(help: "Warm-start peak learning rate.") var sftLr = DefaultJob.warmStart.lr
+    @Option(help: "Warm-start (SFT) steps before RL in the demo pipeline; sets sft.steps (default 180).") var sftSteps: Int?
+    @Option(help: "Warm-start sequences per step (all learners together); sets sft.batch_size (default 32).") var sftBatch: Int?
+    @Option(help: "Warm-start peak learning rate; sets sft.lr (default 0.003).") var sftLr: Double?
     @Argument(help: "Dotted overrides, key=value.") var overrides: [String] = []
 
     func run() throws {
@@ -45,9 +45,9 @@ struct Run: ParsableCommand {
 
     /// Runs the job; true when it stopped early on a request (SIGUSR1) after checkpointing.
     func runJob(world: Communicator) throws -> Bool {
-        let base = configFile == nil ? DefaultJob.overrides : []
-        let config = try Config.load(yamlFile: configFile, overrides: base + overrides)
-        try config.validate()
+        let preset = configFile == nil ? DefaultJob.overrides : []
+        let config = try Config.load(yamlFile: configFile, preset: preset, overrides: overrides + flagOverrides)
+        try config.validate(memoryBytes: Self.machineMemoryBytes())
         let threads = config.cluster.threadsPerRank > 0 ? config.cluster.threadsPerRank : (world.size > 1 ? 1 : 2)
         Blas.configure(threads: threads)
         let root = FileManager.default.currentDirectoryPath
@@ -64,7 +64,7 @@ struct Run: ParsableCommand {
             try config.resolvedYAML().write(toFile: runDir + "/config.yaml", atomically: true, encoding: .utf8)
             print("resolved config saved to \(runDir)/config.yaml")
         }
-        let warm = WarmStart(steps: sftSteps, batchSize: sftBatch, lr: sftLr)
+        let warm = WarmStart(steps: config.sft.steps, batchSize: config.sft.batchSize, lr: config.sft.lr)
         let job = try ClusterJob(world: world, layout: layout, config: config, warmStart: warm, root: root,
                                  runDirectory: world.rank == leader ? runDir : nil)
         try job.run()
@@ -80,6 +80,23 @@ struct Run: ParsableCommand {
         return false
     }
 
+    /// The `--sft-*` flags as overrides of the keys they alias, after the user's
+    /// own (so they win, and the user's overrides keep their numbers).
+    var flagOverrides: [String] {
+        [sftSteps.map { "sft.steps=\($0)" }, sftBatch.map { "sft.batch_size=\($0)" },
+         sftLr.map { "sft.lr=\($0)" }].compactMap { $0 }
+    }
+
+    /// The machine's RAM from /proc/meminfo (`MemTotal:  16318480 kB`); nil where
+    /// there is no such file (then the memory estimate is not checked).
+    static func machineMemoryBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }) else { return nil }
+        let fields = line.split(separator: " ")
+        guard fields.count >= 2, let kib = Int(fields[1]) else { return nil }
+        return kib.multipliedReportingOverflow(by: 1024).overflow ? nil : kib * 1024
+    }
+
     func printReport(_ evals: [(step: Int, metrics: [String: Double])], runDir: String) {
         guard let first = evals.first, let last = evals.last else { return }
         print("\nfinal report (greedy accuracy on held-out prompts; metrics in \(runDir)/metrics.jsonl)")
@@ -92,8 +109,8 @@ struct Run: ParsableCommand {
 
 /// The built-in default job, written once: what `mpirun -n 8 ispo-cluster`
 /// runs with no arguments (printed in full in the run's config.yaml).
+/// Its warm start is the `sft` section's defaults (180 steps of 32 sequences at lr 3e-3).
 enum DefaultJob {
-    static let warmStart = WarmStart(steps: 180, batchSize: 32, lr: 3e-3)
     static let overrides = [
         "trainer.pipeline=demo",
         "trainer.experiment_name=default",

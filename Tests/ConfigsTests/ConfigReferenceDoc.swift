@@ -132,6 +132,11 @@ enum ConfigReferenceDoc {
             let aliases = info.aliases.map { "`\($0)`" }.joined(separator: ", ")
             lines.append("| `\(info.key)` | `\(cell(info.defaultValue))` | \(cell(meaning)) | \(aliases) |")
         }
+        lines += ["", "## Hard limits", "",
+                  "Upper bounds on the keys that size something (`ConfigBounds.sizeLimits`); a larger value is refused",
+                  "by `Config.validate()` with a message naming the key. Whether a run fits in memory is checked",
+                  "separately (`MemoryEstimate`).", "", "| key | at most | counts |", "|---|---|---|"]
+        lines += ConfigBounds.sizeLimits.map { "| `\($0.key)` | \($0.max) | \($0.counts) |" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -159,6 +164,17 @@ enum ConfigReferenceDoc {
         "  (`data.train_batch_size` × `rollout.n` divisible by `actor.ppo_mini_batch_size` × `rollout.n`, and that by",
         "  `actor.ppo_micro_batch_size_per_gpu` × learners), clip ranges, `algorithm.ispo.lambda_seq + lambda_tok ≤ 0.4`,",
         "  lengths against `model.tiny.max_seq_len`, merge weights, checkpoint settings.",
+        "- **Limits**: every number must be finite (`.nan`, `.inf` and literals beyond ±1.8e308 such as `1e309` are",
+        "  refused, naming the key); keys that size something have hard upper bounds (table at the end). With the",
+        "  built-in tiny model, `ispo-cluster run` also refuses a config whose memory estimate (parameters, gradients,",
+        "  AdamW moments, the rollout batch's KV caches, one micro-batch of activations) exceeds the machine's RAM,",
+        "  and prints the estimate part by part. A YAML document may have at most \(YAMLLimits.maxDocumentBytes) bytes, nest lists and",
+        "  mappings at most \(YAMLLimits.maxNestingDepth) deep and expand to at most \(YAMLLimits.maxExpandedValues) values once its aliases",
+        "  (`*name`) are replaced by their anchors.",
+        "- **Presets**: the default job's settings (`ispo-cluster run` without `--config`) sit under the file and the",
+        "  overrides; messages number only your own overrides (`command-line override 1` is the first you wrote).",
+        "- `ispo-cluster run --sft-steps N --sft-batch B --sft-lr LR` are aliases of `sft.steps`, `sft.batch_size` and",
+        "  `sft.lr`; a given flag wins over the key.",
         "- **null** means \"derive it\" where the meaning says so; a list key also accepts a single value.",
         "- `Config.resolvedYAML()` writes every key (loadable again with `--config`) for the leader to print and save",
         "  with the run; `Config.json()` is the same config as one JSON line for checkpoints and metrics.",

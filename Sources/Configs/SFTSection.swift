@@ -1,0 +1,14 @@
+/// `sft`: the supervised warm start that teaches the answer format before RL
+/// (the `demo` pipeline), also the SFT settings of the `mot` branches.
+/// `ispo-cluster run --sft-steps/--sft-batch/--sft-lr` set these keys.
+public struct SFTConfig: Codable, Equatable, Sendable {
+    /// Optimizer steps of the warm start; 0 = none (flag `--sft-steps`). Default: `180`.
+    public var steps: Int = 180
+    /// Sequences per step, over all learners together (flag `--sft-batch`). Default: `32`.
+    public var batchSize: Int = 32
+    /// Peak learning rate (5% warm-up, cosine to 10%) (flag `--sft-lr`). Default: `0.003`.
+    public var lr: Double = 3e-3
+
+    /// The defaults.
+    public init() {}
+}
