@@ -360,7 +360,151 @@ case_frozen() {
   tc qdisc del dev mnv-b root 2>/dev/null || true; shape mnv-b
   nsenter --net=/run/netns/ispo-mn-b tc qdisc del dev eth0 root 2>/dev/null || true; shape eth0 ispo-mn-b
 }
-case_slurm() { :; }
+# ---------------------------------------------------------------- Slurm across the nodes
+# slurm_up: munged (socket under $T, which every node sees), slurmctld in the root network
+# namespace as host mn-ctl (its own UTS namespace), one slurmd per node inside the node's
+# namespaces. Returns 1 (cannot run here) or 2 (did not come up) with the reason in SLURM_WHY.
+slurm_up() {
+  if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
+    say "installing slurm-wlm and munge"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; } >"$T/apt.log" 2>&1 \
+      || { SLURM_WHY="cannot install slurm-wlm/munge with apt-get ($(tail -1 "$T/apt.log"))"; return 1; }
+  fi
+  [[ -n "$(ls /usr/lib/*/slurm*/mpi_pmix*.so 2>/dev/null)" ]] || { SLURM_WHY="Slurm has no mpi_pmix plugin (srun --mpi=pmix)"; return 1; }
+  local S=$T/slurm; mkdir -p "$S/munge" "$S/state" "$S/out"; chmod 755 "$S" "$S/munge"
+  head -c 1024 /dev/urandom >"$S/munge.key"; chmod 400 "$S/munge.key"
+  munged --foreground --force --key-file="$S/munge.key" --socket="$S/munge/munge.sock" --pid-file="$S/munged.pid" \
+    --log-file="$S/munged.log" --seed-file="$S/munged.seed" 2>"$S/munged.err" &
+  daemon_pids+=($!)
+  for _ in $(seq 50); do [[ -S "$S/munge/munge.sock" ]] && break; sleep 0.1; done
+  [[ -S "$S/munge/munge.sock" ]] || { SLURM_WHY="munged did not start: $(tail -1 "$S/munged.err")"; return 1; }
+  port_free() { ! (exec 3<>"/dev/tcp/$SUBNET.254/$1") 2>/dev/null; }
+  local base=$((20000 + RANDOM % 20000))
+  while ! port_free $base; do base=$((base + 2)); done
+  export SLURM_CONF=$S/slurm.conf
+  cat >"$SLURM_CONF" <<CONF
+ClusterName=ispomn
+SlurmctldHost=mn-ctl($SUBNET.254)
+SlurmctldPort=$base
+SlurmdPort=$((base + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$S/munge/munge.sock
+CredType=cred/munge
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool-%n
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmdPidFile=$S/slurmd-%n.pid
+SlurmctldLogFile=$S/slurmctld.log
+SlurmdLogFile=$S/slurmd-%n.log
+MpiDefault=pmix
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/builtin
+JobRequeue=1
+ReturnToService=2
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MinJobAge=600
+KillWait=10
+NodeName=mn-a NodeAddr=$(node_ip a) CPUs=2 State=UNKNOWN
+NodeName=mn-b NodeAddr=$(node_ip b) CPUs=2 State=UNKNOWN
+PartitionName=debug Nodes=mn-a,mn-b Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+CONF
+  unshare --uts sh -c "hostname mn-ctl && exec slurmctld -D -c -f $SLURM_CONF" >"$S/slurmctld.out" 2>&1 &
+  daemon_pids+=($!)
+  local n
+  for n in a b; do
+    on "mn-$n" "exec slurmd -D -N mn-$n -f $SLURM_CONF" >"$S/slurmd-mn-$n.out" 2>&1 &
+    daemon_pids+=($!)
+  done
+  for _ in $(seq 60); do
+    [[ $(sinfo -h -N -o "%N %T" 2>/dev/null | grep -c " idle$") == 2 ]] && break; sleep 0.5
+  done
+  if [[ $(sinfo -h -N -o "%N %T" 2>/dev/null | grep -c " idle$") != 2 ]]; then
+    tail -3 "$S"/slurmctld.log "$S"/slurmd-*.log "$S"/*.out 2>/dev/null
+    SLURM_WHY="the private Slurm did not come up with 2 idle nodes: $(sinfo -h -N -o '%N %T' 2>&1 | tr '\n' ' ')"; return 2
+  fi
+  say "private Slurm up: $(sinfo -h -N -o '%N(%T)' | tr '\n' ' ')controller mn-ctl:$base, $S"
+}
+stepds() {  # stepds NODE: pids of slurmstepd processes in NODE
+  local p; for p in $(ip netns pids "ispo-mn-$1" 2>/dev/null); do
+    [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == slurmstepd ]] && echo -n "$p "
+  done; return 0
+}
+job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+wait_job() {  # wait_job ID: waits for a final state; prints it
+  local s
+  for _ in $(seq $((JOB_BOUND * 2))); do
+    s=$(job_field "$1" JobState)
+    case "$s" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) echo "$s"; return;; esac
+    sleep 0.5
+  done
+  echo "STUCK($s)"
+}
+NODELIST="mn-a,mn-b"   # how Slurm 22.05 writes the job's two nodes (names end in letters: no range)
+case_slurm() {
+  local rc_up=0; SLURM_WHY=""
+  slurm_up || rc_up=$?
+  if [[ $rc_up == 1 ]]; then skip "slurm: $SLURM_WHY"; return 0; fi
+  if [[ $rc_up != 0 ]]; then fail "slurm: $SLURM_WHY"; return 0; fi
+  local run=$T/runs/slurm-rl total=40 out id
+  # rl.sbatch on 2 nodes x 2 ranks; each 4th step checkpoints, held 0.3 s (the pacing of test-slurm.sh).
+  id=$(ISPO_BIN="$B" ISPO_TEST_CHECKPOINT_DELAY=0.3 OPENBLAS_NUM_THREADS=1 \
+       OMPI_MCA_btl_tcp_if_include="$SUBNET.0/24" OMPI_MCA_oob_tcp_if_include="$SUBNET.0/24" \
+       sbatch --parsable --chdir="$ROOT" --job-name=mn-rl --nodes=2 --ntasks-per-node=2 --cpus-per-task=1 --time=10 \
+         --output="$T/slurm/out/%x-%j.out" --export=ALL Launch/slurm/rl.sbatch \
+         "${RL[@]}" trainer.total_steps=$total checkpoint.save_freq=4 trainer.default_local_dir="$run" 2>&1) \
+    || { fail "slurm: sbatch failed: $id"; return 0; }
+  out=$T/slurm/out/mn-rl-$id.out
+  local n=0 ra="" rb=""
+  for _ in $(seq $((JOB_BOUND * 2))); do
+    [[ -z "$ra" ]] && ra=$(node_procs a | head -1); [[ -z "$rb" ]] && rb=$(node_procs b | head -1)
+    n=$(grep -c '"actor/pg_loss"' "$run/metrics.jsonl" 2>/dev/null || true)
+    [[ ${n:-0} -ge 3 && -n "$ra" && -n "$rb" ]] && break
+    [[ $(job_field "$id" JobState) =~ ^(COMPLETED|FAILED|CANCELLED)$ ]] && break
+    sleep 0.5
+  done
+  local nodelist; nodelist=$(job_field "$id" NodeList)
+  if [[ -n "$ra" && -n "$rb" && "$nodelist" == "$NODELIST" ]] && grep -qF "on $NODELIST: 4 ranks" "$out"; then
+    pass "slurm: sbatch --nodes=2 rl.sbatch runs its 4 ranks on mn-a and mn-b (NodeList $nodelist; ispo-cluster processes in both nodes; log: $(grep -m1 -o 'job [0-9]* (restart 0) on .*' "$out"))"
+  else fail "slurm: ranks not on both nodes (NodeList '$nodelist', on mn-a: '${ra}', on mn-b: '${rb}')"; tail -15 "$out" 2>/dev/null; fi
+  say "rl job $id at step ${n:-0}: scancel --signal=USR1 --batch $id"
+  local sent; sent=$(now)
+  scancel --signal=USR1 --batch "$id"
+  for _ in $(seq $((JOB_BOUND * 2))); do grep -q "stopped on request" "$out" 2>/dev/null && break; sleep 0.5; done
+  local stop_s; stop_s=$(since "$sent")
+  local stop_line; stop_line=$(grep -m1 "stopped on request" "$out" || true)
+  local stop_step; stop_step=$(echo "$stop_line" | sed -nE 's/.*after step ([0-9]+).*/\1/p')
+  for _ in $(seq 20); do grep -q "requeueing" "$out" && break; sleep 0.5; done
+  if [[ -n $stop_step && -f $run/checkpoints/global_step_$stop_step/DONE ]] && grep -q "requeueing" "$out"; then
+    pass "slurm: USR1 across 2 nodes: checkpointed global_step_$stop_step and requeued ${stop_s} s after the signal"
+  else fail "slurm: USR1: no stop/checkpoint/requeue (stop line: '$stop_line')"; tail -20 "$out"; return 0; fi
+  # Slurm holds a requeued job (BeginTime); release it once the first run's step daemons are
+  # gone from both nodes (a new step 1.0 collides with a lingering one on its PMIx socket).
+  local waited; waited=$(now)
+  for _ in $(seq 240); do
+    [[ $(job_field "$id" JobState) == PENDING && $(sinfo -h -N -o "%T" | grep -cx idle) == 2 ]] \
+      && [[ -z "$(stepds a)$(stepds b)" ]] && break
+    sleep 0.5
+  done
+  say "requeued job pending; first run's step daemons gone after $(since "$waited") s (still there: '$(stepds a)$(stepds b)'); releasing it"
+  scontrol update JobId="$id" StartTime=now 2>/dev/null || true
+  local state; state=$(wait_job "$id")
+  local restarts; restarts=$(job_field "$id" Restarts)
+  local steps; steps=$(grep -c '"actor/pg_loss"' "$run/metrics.jsonl" 2>/dev/null || true)
+  if [[ $state == COMPLETED && ${restarts:-0} -ge 1 ]] && grep -q "resumed from .*global_step_$stop_step at step $stop_step" "$out" \
+     && [[ $steps == "$total" ]] && grep -qF "(restart 1) on $NODELIST" "$out"; then
+    pass "slurm: the requeued job resumed on both nodes from global_step_$stop_step and finished (restarts $restarts, $steps RL steps logged once each)"
+  else
+    fail "slurm: requeued job: state $state, restarts ${restarts:-?}, $steps of $total RL steps, resume line: $(grep -m1 'resumed from' "$out")"
+    tail -25 "$out"
+  fi
+}
 
 # ---------------------------------------------------------------- main
 nodes_up || { fail "could not set up the emulated nodes"; summary; exit 1; }
