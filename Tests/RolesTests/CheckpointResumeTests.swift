@@ -53,12 +53,12 @@ final class CheckpointResumeTests: XCTestCase {
             let job = try ClusterJob(world: comm, layout: layout, config: config,
                                      warmStart: WarmStart(steps: sftSteps, batchSize: 8, lr: 3e-3), root: LoopbackJobTests.root,
                                      runDirectory: comm.rank == 0 ? dir : nil)
-            if comm.rank == hookRank { job.faultHooks = hooks }
+            if comm.rank == hookRank { job.observer = RecordingObserver(faults: hooks) }
             try job.run()
             if comm.rank == 0 {
                 lock.lock()
                 result = Result(parameters: job.model.parameters.toArray(), evaluationSteps: job.evaluations.map(\.step),
-                                stopped: job.stopped, adamSteps: job.actorOptimizerStorage?.adam.stepCount,
+                                stopped: job.stopped, adamSteps: job.adamSteps,
                                 ispoScale: [Double(job.ispoScale.count), job.ispoScale.mean, job.ispoScale.m2])
                 lock.unlock()
             }

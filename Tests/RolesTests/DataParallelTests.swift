@@ -48,14 +48,17 @@ final class DataParallelTests: XCTestCase {
             let model = try self.makeModel()
             let opt = ShardedOptimizer(model: model, comm: comm, config: AdamWConfig(lr: 1e-2, weightDecay: 0.1))
             let cfg = PolicyLossConfig(aggregation: .seqMeanTokenMean)
-            let up = LearnerUpdate(model: model, optimizer: opt, lossConfig: cfg, microBatchSize: 2, gradClip: 0.5, pad: 0)
+            let up = PolicyObjective(model: model, reference: nil, optimizer: opt, lossConfig: cfg, microBatchSize: 2, pad: 0,
+                                     equalGroups: [], measuresEqualGroups: false)
             for step in 0..<3 {
                 let (samples, adv) = self.makeSamples(step: step)
                 let share = Array(stride(from: comm.rank, to: samples.count, by: comm.size))
-                let norm = LearnerUpdate.globalNormalizer(samples, aggregation: cfg.aggregation)
-                let o = try up.step(samples: share.map { samples[$0] }, advantages: share.map { adv[$0] }, normalizer: norm,
-                                lr: 1e-2, measureLogProbDiff: false)
-                if comm.rank == 0 { lock.lock(); norms.append(o.gradNorm); lock.unlock() }
+                let norm = PolicyObjective.globalNormalizer(samples, aggregation: cfg.aggregation)
+                model.zeroGradients()
+                _ = try up.accumulate(samples: share.map { samples[$0] }, advantages: share.map { adv[$0] }, normalizer: norm,
+                                      first: false)
+                let gradNorm = try opt.step(lr: 1e-2, maxNorm: 0.5)
+                if comm.rank == 0 { lock.lock(); norms.append(gradNorm); lock.unlock() }
             }
             if comm.rank == 0 { lock.lock(); result = model.parameters.toArray(); lock.unlock() }
         }

@@ -120,7 +120,7 @@ final class DistillPipelineTests: XCTestCase {
             try job.run()
         }
         let checkpoint = teacherDir + "/checkpoints/global_step_0"
-        let teacher = try DistillTeachers.loadCheckpoint(checkpoint)
+        let teacher = try ModelSource.loadCheckpoint(checkpoint)
         XCTAssertEqual(teacher.config.dim, 32)
 
         // 2. Two learners train on the teacher's correct traces (the run directory names its latest checkpoint).

@@ -49,16 +49,16 @@ final class DistillResumeTests: XCTestCase {
         try LoopbackWorld.run(size: layout.worldSize) { comm in
             let job = try ClusterJob(world: comm, layout: layout, config: config, warmStart: warm, root: LoopbackJobTests.root,
                                      runDirectory: comm.rank == leader ? dir : nil)
-            if comm.rank == hookRank { job.faultHooks = hooks }
-            job.evaluationHooks.record = recordEvaluations
+            let observer = RecordingObserver(faults: comm.rank == hookRank ? hooks : JobFaultHooks(), recordEvaluations: recordEvaluations)
+            job.observer = observer
             try job.run()
             lock.lock()
             result.parameters[comm.rank] = job.model.parameters.toArray()
             if comm.rank == leader {
                 result.evaluations = job.evaluations.map(\.step)
                 result.stopped = job.stopped
-                result.adamSteps = job.actorOptimizerStorage?.adam.stepCount
-                result.evaluatedParameters = job.evaluationHooks.parameters
+                result.adamSteps = job.adamSteps
+                result.evaluatedParameters = observer.evaluatedParameters
             }
             lock.unlock()
         }
@@ -102,7 +102,7 @@ final class DistillResumeTests: XCTestCase {
         XCTAssertEqual(stop.step, 1)
         XCTAssertEqual(stop.checkpoint.map { ($0 as NSString).lastPathComponent }, "global_step_1")
         let manifest = try CheckpointReader(directory: try XCTUnwrap(stop.checkpoint)).manifest
-        XCTAssertEqual(Set(manifest.shards.map(\.group)), ["model", "optim", "state", ClusterJob.studentTeacherGroup],
+        XCTAssertEqual(Set(manifest.shards.map(\.group)), ["model", "optim", "state", DistillPipeline.studentTeacherGroup],
                        "the student, its AdamW moments, the job state and the frozen `student` teacher; no RL reference")
         XCTAssertFalse(first.parameters[0] == u.parameters[0], "the stopped run should hold step 1's student")
 

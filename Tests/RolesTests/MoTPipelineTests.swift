@@ -42,14 +42,15 @@ final class MoTPipelineTests: XCTestCase {
             let job = try ClusterJob(world: comm, layout: layout, config: config,
                                      warmStart: WarmStart(steps: 0, batchSize: 4, lr: 3e-3), root: LoopbackJobTests.root,
                                      runDirectory: comm.rank == 0 ? dir : nil)
-            job.motHooks.record = true
+            let observer = RecordingObserver(recordsMerges: true)
+            job.observer = observer
             try job.run()
             lock.lock()
             out.parameters[comm.rank] = job.model.parameters.toArray()
-            out.records[comm.rank] = job.motHooks.rounds
+            out.records[comm.rank] = observer.rounds
             if comm.rank == 0 {
                 out.evaluations = job.evaluations
-                out.traces = job.motHooks.traces
+                out.traces = observer.traces
                 out.segments = job.model.layout.entries.map(\.range)
             }
             lock.unlock()
@@ -162,7 +163,7 @@ final class MoTPipelineTests: XCTestCase {
             if comm.rank == 0 { trained = job.model.parameters.toArray() }
         }
         for path in [dir + "/checkpoints", dir + "/checkpoints/global_step_0"] {
-            let teacher = try MoTTeacherLoading.load(path: path, maxSeqLen: 40)
+            let teacher = try ModelSource.load(path, maxSeqLen: 40)
             XCTAssertEqual(teacher.parameters.toArray(), trained, path)
             XCTAssertEqual(teacher.config.dim, 32)
         }

@@ -43,12 +43,12 @@ final class MoTResumeTests: XCTestCase {
             let job = try ClusterJob(world: comm, layout: layout, config: config,
                                      warmStart: WarmStart(steps: 0, batchSize: 4, lr: 3e-3), root: LoopbackJobTests.root,
                                      runDirectory: comm.rank == 0 ? dir : nil)
-            job.motHooks.record = true
-            if comm.rank == hookRank { job.faultHooks = hooks }
+            let observer = RecordingObserver(faults: comm.rank == hookRank ? hooks : JobFaultHooks(), recordsMerges: true)
+            job.observer = observer
             try job.run()
             lock.lock()
             out.parameters[comm.rank] = job.model.parameters.toArray()
-            out.records[comm.rank] = job.motHooks.rounds
+            out.records[comm.rank] = observer.rounds
             if comm.rank == 0 {
                 out.evaluations = job.evaluations.map(\.step)
                 out.stopped = job.stopped

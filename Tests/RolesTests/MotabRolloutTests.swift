@@ -35,7 +35,7 @@ final class MotabRolloutTests: XCTestCase {
     static let spliceTolerance: Float = 1e-4
 
     static func student(seed: UInt64 = 3) throws -> Model {
-        let m = try TeacherModels.tiny(config: config, seed: seed)
+        let m = try ModelSource.randomTiny(config: config, seed: seed)
         // Larger weights than the default init so the distributions are not near-uniform.
         VectorMath.scale(m.parameters.pointer, m.parameters.count, by: 5)
         return m

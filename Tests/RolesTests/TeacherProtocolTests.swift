@@ -41,8 +41,8 @@ final class TeacherProtocolTests: XCTestCase {
     }
 
     func testServerAnswersTwoClientsAndSurvivesBadRequests() throws {
-        let teacherModel = try TeacherModels.tiny(config: Self.config, seed: 5)
-        let reference = try TeacherModels.tiny(config: Self.config, seed: 5)  // same weights, own buffers
+        let teacherModel = try ModelSource.randomTiny(config: Self.config, seed: 5)
+        let reference = try ModelSource.randomTiny(config: Self.config, seed: 5)  // same weights, own buffers
         let seqs: [[Int32]] = [[3, 4, 5, 6, 7], [8, 9, 10]]
         let boundary: Set<Int32> = [17, 28]
         var stats = TeacherServer.Stats()
@@ -93,7 +93,7 @@ final class TeacherProtocolTests: XCTestCase {
 
     /// The local teacher validates before touching the model.
     func testLocalTeacherRejectsWhatTheModelCannotHold() throws {
-        let t = LocalTeacher(model: try TeacherModels.tiny(config: Self.config, seed: 1))
+        let t = LocalTeacher(model: try ModelSource.randomTiny(config: Self.config, seed: 1))
         XCTAssertThrowsError(try t.continueSequences([ContinueQuery(prefix: [Int32](repeating: 3, count: 40), maxTokens: 1)],
                                                      boundaryTokens: [], stopTokens: [])) {
             XCTAssertTrue("\($0)".contains("expected a prefix of 1...39 tokens"), "\($0)")

@@ -223,7 +223,7 @@ final class TeacherTriggerTests: XCTestCase {
 
     /// Keys the server or teacher cannot use are rejected with what was expected and found.
     func testBadCacheKeysAreRejected() throws {
-        let t = LocalTeacher(model: try TeacherModels.tiny(config: Self.config, seed: 1))
+        let t = LocalTeacher(model: try ModelSource.randomTiny(config: Self.config, seed: 1))
         XCTAssertThrowsError(try t.score([ScoreQuery(tokens: [3, 4], from: 1, cacheKey: -2)])) {
             XCTAssertTrue("\($0)".contains("expected a cache key ≥ 0 or none, found -2"), "\($0)")
         }

@@ -48,6 +48,12 @@ public final class ClusterJob {
                              runDirectory: runDirectory, observer: observer)
     }
 
+    /// Test hooks (set before `run()`).
+    var observer: JobObserver? {
+        get { ctx.observer }
+        set { ctx.observer = newValue }
+    }
+
     /// The model this rank holds.
     public var model: Model { ctx.model }
 

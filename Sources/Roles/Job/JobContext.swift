@@ -27,7 +27,7 @@ final class JobContext {
     /// The run directory on the leader (nil elsewhere, or when the job writes no files).
     let runDirectory: String?
     /// Test hooks (nil from the CLI).
-    let observer: JobObserver?
+    var observer: JobObserver?
     /// Weight broadcasts so far.
     var weightVersion = 0
     /// The run's checkpoints (nil: no run directory, nothing saved); set on every rank by the resume.
