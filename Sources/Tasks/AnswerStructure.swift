@@ -1,0 +1,158 @@
+import Foundation
+
+/// The shape of a normalised MATH answer, so that compound answers compare
+/// the way math-verify compares them: sets and bare lists without regard to
+/// order (`\{1,2\}` = `{2,1}` = `1,2`, `1\pm\sqrt{5}` = `1+\sqrt5,1-\sqrt5`),
+/// tuples and intervals in order and with their brackets (`(1,2]` ≠ `[1,2)`),
+/// unions of intervals without regard to order; the items themselves are
+/// compared exactly as numbers when both are numbers, else symbolically.
+indirect enum AnswerStructure: Equatable {
+    /// One item (`5`, `2\sqrt{2}`, `x^2+1`).
+    case scalar(String)
+    /// Unordered items: `\{…\}`, `{a,b}`, a bare `a,b`, or `a\pm b`.
+    case set([String])
+    /// Ordered items in brackets: a tuple `(a,b,c)` or an interval `(a,b]`.
+    case sequence(open: Character, close: Character, items: [String])
+    /// `A \cup B \cup …`.
+    case union([AnswerStructure])
+
+    /// Most items (or union parts) compared; more are declined as not
+    /// equivalent (the pairing is quadratic; real answers have a handful).
+    static let maxItems = 64
+
+    /// Whether two normalised answers are equivalent: a choice letter
+    /// (`(B)`, `B`, `\text{(B)}` when the truth is a letter A–E), else by shape.
+    static func equivalent(_ answer: String, _ truth: String, budget: inout Budget) throws -> Bool {
+        if let t = choiceLetter(truth, isTruth: true) { return choiceLetter(answer, isTruth: false) == t }
+        guard let a = try read(answer, budget: &budget), let t = try read(truth, budget: &budget) else { return false }
+        return try equivalent(a, t, budget: &budget)
+    }
+
+    /// `(C)` or `C` → `C` (an upper-case A–E for the truth; either case for an answer).
+    static func choiceLetter(_ s: String, isTruth: Bool) -> Character? {
+        var c = Substring(s)
+        if c.first == "(", c.last == ")" { c = c.dropFirst().dropLast() }
+        guard c.count == 1, let l = c.first, "ABCDE".contains(l) || (!isTruth && "abcde".contains(l)) else { return nil }
+        return Character(l.uppercased())
+    }
+
+    static func equivalent(_ a: AnswerStructure, _ t: AnswerStructure, budget: inout Budget) throws -> Bool {
+        switch (a, t) {
+        case let (.scalar(x), .scalar(y)):
+            return try itemsEquivalent(x, y, budget: &budget)
+        case let (.set(xs), .set(ys)):
+            return try matchUnordered(xs, ys) { try itemsEquivalent($0, $1, budget: &budget) }
+        case let (.sequence(o1, c1, xs), .sequence(o2, c2, ys)):
+            guard o1 == o2, c1 == c2, xs.count == ys.count else { return false }
+            for (x, y) in zip(xs, ys) where try !itemsEquivalent(x, y, budget: &budget) { return false }
+            return true
+        case let (.union(xs), .union(ys)):
+            return try matchUnordered(xs, ys) { try equivalent($0, $1, budget: &budget) }
+        default:
+            return false
+        }
+    }
+
+    /// Whether each of `xs` pairs with its own equivalent among `ys` (greedy:
+    /// equivalence is transitive, so the first match never blocks a later one).
+    static func matchUnordered<T>(_ xs: [T], _ ys: [T], _ same: (T, T) throws -> Bool) rethrows -> Bool {
+        guard xs.count == ys.count else { return false }
+        var unused = Array(ys.indices)
+        for x in xs {
+            guard let k = try unused.firstIndex(where: { try same(x, ys[$0]) }) else { return false }
+            unused.remove(at: k)
+        }
+        return true
+    }
+
+    /// Two items: equal text; else, when both are numbers, exact numeric
+    /// equality only (`0.333` is not `\frac13`); else symbolic equivalence.
+    static func itemsEquivalent(_ x: String, _ y: String, budget: inout Budget) throws -> Bool {
+        if x == y { return true }
+        if let u = try NumberParsing.latex(x, budget: &budget), let v = try NumberParsing.latex(y, budget: &budget) {
+            return NumberParsing.equivalent(answer: u, truth: v)
+        }
+        return try SymbolicEquivalence.equivalent(x, y, budget: &budget)
+    }
+
+    /// The shape of a normalised answer; nil when it has more than `maxItems` parts.
+    static func read(_ input: String, budget: inout Budget) throws -> AnswerStructure? {
+        var s = input
+        // `x\in[-2,7]` is the interval.
+        if s.count > 4, s.first?.isLetter == true, s.dropFirst().hasPrefix("\\in"), s.dropFirst(4).first?.isLetter == false {
+            s = String(s.dropFirst(4))
+        }
+        let escapedSet = s.hasPrefix("\\{") && s.hasSuffix("\\}")
+        s = s.replacingOccurrences(of: "\\{", with: "{").replacingOccurrences(of: "\\}", with: "}")
+        let parts = try split(s, at: "\\cup", budget: &budget)
+        guard parts.count <= maxItems else { return nil }
+        if parts.count > 1 {
+            var xs: [AnswerStructure] = []
+            for p in parts { guard let x = try read(p, budget: &budget) else { return nil }; xs.append(x) }
+            return .union(xs)
+        }
+        let chars = Array(s)
+        if let open = chars.first, let close = chars.last, chars.count >= 2,
+           try enclosed(chars, budget: &budget) {
+            let inner = String(chars.dropFirst().dropLast())
+            let items = try split(inner, at: ",", budget: &budget)
+            guard items.count <= maxItems else { return nil }
+            if open == "{" && close == "}" {
+                if items.count == 1 && !escapedSet { return try read(inner, budget: &budget) }   // a LaTeX group
+                return .set(try expandPlusMinus(items, budget: &budget))
+            }
+            if items.count >= 2, "([".contains(open), ")]".contains(close) {
+                return .sequence(open: open, close: close, items: items)
+            }
+        }
+        let items = try split(s, at: ",", budget: &budget)
+        guard items.count <= maxItems else { return nil }
+        if items.count >= 2 || s.contains("\\pm") {
+            let expanded = try expandPlusMinus(items, budget: &budget)
+            if expanded.count >= 2 { return .set(expanded) }
+        }
+        return .scalar(s)
+    }
+
+    /// Whether the bracket opening `chars` closes at its last character.
+    static func enclosed(_ chars: [Character], budget: inout Budget) throws -> Bool {
+        guard let f = chars.first, "([{".contains(f) else { return false }
+        var depth = 0
+        for (k, c) in chars.enumerated() {
+            try budget.tick()
+            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) {
+                depth -= 1
+                if depth == 0 { return k == chars.count - 1 }
+            }
+        }
+        return false
+    }
+
+    /// `s` cut at each `separator` outside brackets and braces.
+    static func split(_ s: String, at separator: String, budget: inout Budget) throws -> [String] {
+        let chars = Array(s), sep = Array(separator)
+        var items: [String] = [], current: [Character] = [], depth = 0, k = 0
+        while k < chars.count {
+            try budget.tick()
+            let c = chars[k]
+            if depth == 0, chars[k...].starts(with: sep) {
+                items.append(String(current)); current = []; k += sep.count; continue
+            }
+            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) { depth -= 1 }
+            current.append(c)
+            k += 1
+        }
+        items.append(String(current))
+        return items
+    }
+
+    /// Each item `a\pm b` (one top-level `\pm`) becomes `a+b` and `a-b`.
+    static func expandPlusMinus(_ items: [String], budget: inout Budget) throws -> [String] {
+        var out: [String] = []
+        for item in items {
+            let halves = try split(item, at: "\\pm", budget: &budget)
+            if halves.count == 2 { out += [halves[0] + "+" + halves[1], halves[0] + "-" + halves[1]] } else { out.append(item) }
+        }
+        return out
+    }
+}
