@@ -15,6 +15,8 @@ indirect enum AnswerStructure: Equatable {
     case sequence(open: Character, close: Character, items: [String])
     /// `A \cup B \cup …`.
     case union([AnswerStructure])
+    /// `lhs = rhs` (a line, a plane: `5x-7y+11z+4=0`).
+    case equation(String, String)
 
     /// Most items (or union parts) compared; more are declined as not
     /// equivalent (the pairing is quadratic; real answers have a handful).
@@ -48,6 +50,9 @@ indirect enum AnswerStructure: Equatable {
             return true
         case let (.union(xs), .union(ys)):
             return try matchUnordered(xs, ys) { try equivalent($0, $1, budget: &budget) }
+        case let (.equation(l1, r1), .equation(l2, r2)):
+            if try itemsEquivalent(l1, l2, budget: &budget), try itemsEquivalent(r1, r2, budget: &budget) { return true }
+            return try SymbolicEquivalence.sameEquation(l1, r1, l2, r2, budget: &budget)
         default:
             return false
         }
@@ -65,14 +70,34 @@ indirect enum AnswerStructure: Equatable {
         return true
     }
 
-    /// Two items: equal text; else, when both are numbers, exact numeric
-    /// equality only (`0.333` is not `\frac13`); else symbolic equivalence.
-    static func itemsEquivalent(_ x: String, _ y: String, budget: inout Budget) throws -> Bool {
+    /// Two items: equal text; words up to case (`East`, `east`); numbers in
+    /// a base (`52_8`) as their digits; else, when both are numbers, exact
+    /// numeric equality only (`0.333` is not `\frac13`); else symbolic equivalence.
+    static func itemsEquivalent(_ x0: String, _ y0: String, budget: inout Budget) throws -> Bool {
+        if x0 == y0 { return true }
+        if isWord(x0), isWord(y0) { return x0.lowercased() == y0.lowercased() }
+        let x = withoutBase(x0), y = withoutBase(y0)
         if x == y { return true }
         if let u = try NumberParsing.latex(x, budget: &budget), let v = try NumberParsing.latex(y, budget: &budget) {
             return NumberParsing.equivalent(answer: u, truth: v)
         }
         return try SymbolicEquivalence.equivalent(x, y, budget: &budget)
+    }
+
+    /// Two or more letters and nothing else (`Evelyn`, `even`).
+    static func isWord(_ s: String) -> Bool {
+        s.utf8.count >= 2 && s.utf8.allSatisfy { MathExpressionParser.isLetter($0) }
+    }
+
+    /// `52_8`, `4210_{5}` → the digits (`52`, `4210`), as math-verify reads a
+    /// number in a base; anything else unchanged.
+    static func withoutBase(_ s: String) -> String {
+        let parts = s.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.allSatisfy(MathExpressionParser.isDigit) else { return s }
+        var base = parts[1]
+        if base.first == "{", base.last == "}" { base = base.dropFirst().dropLast() }
+        guard !base.isEmpty, base.utf8.allSatisfy(MathExpressionParser.isDigit) else { return s }
+        return String(parts[0])
     }
 
     /// The shape of a normalised answer; nil when it has more than `maxItems` parts.
@@ -107,6 +132,8 @@ indirect enum AnswerStructure: Equatable {
         }
         let items = try split(s, at: ",", budget: &budget)
         guard items.count <= maxItems else { return nil }
+        let sides = try split(s, at: "=", budget: &budget)
+        if items.count == 1, sides.count == 2 { return .equation(sides[0], sides[1]) }
         if items.count >= 2 || s.contains("\\pm") {
             let expanded = try expandPlusMinus(items, budget: &budget)
             if expanded.count >= 2 { return .set(expanded) }

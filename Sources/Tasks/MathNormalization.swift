@@ -27,6 +27,10 @@ public enum MathNormalization {
 
     static func isEquivalent(_ answer: String, _ truth: String, budget: inout Budget) throws -> Bool {
         guard answer.utf8.count <= maxAnswerLength, truth.utf8.count <= maxAnswerLength else { return false }
+        // Extra: matrices cell by cell, cut into rows before normalisation mangles `\\`.
+        if let ma = AnswerStructure.matrixCells(answer), let mt = AnswerStructure.matrixCells(truth) {
+            return try AnswerStructure.matricesEquivalent(ma, mt, budget: &budget)
+        }
         let a = try normalize(answer, budget: &budget), t = try normalize(truth, budget: &budget)
         guard !t.isEmpty else { return false }
         if a == t { return true }

@@ -42,12 +42,39 @@ public enum SymbolicEquivalence {
     }
 
     static func equivalent(_ x: MathExpression, _ y: MathExpression, budget: inout Budget) throws -> Bool {
+        let pairs = try values(x, y, budget: &budget)
+        for (u, w) in pairs where u != w {   // `!=`: equal infinities agree
+            guard close(u, w) else { return false }
+        }
+        return pairs.count >= minimumDefinedPoints || (pairs.count == 1 && x.variables.isEmpty && y.variables.isEmpty)
+    }
+
+    /// Whether `l1 = r1` and `l2 = r2` are the same equation: `l - r` of one
+    /// is a nonzero constant multiple of the other's at every point
+    /// (`5x-7y+11z+4=0`, `-5x+7y-11z=4`).
+    static func sameEquation(_ l1: String, _ r1: String, _ l2: String, _ r2: String, budget: inout Budget) throws -> Bool {
+        guard let a = try MathExpression.parse(l1, budget: &budget), let b = try MathExpression.parse(r1, budget: &budget),
+              let c = try MathExpression.parse(l2, budget: &budget), let d = try MathExpression.parse(r2, budget: &budget)
+        else { return false }
+        let pairs = try values(.sum([a, .negation(b)]), .sum([c, .negation(d)]), budget: &budget)
+        guard pairs.count >= minimumDefinedPoints, let (u0, w0) = pairs.first(where: { $0.0 != 0 }), w0 != 0 else { return false }
+        let ratio = w0 / u0
+        return pairs.allSatisfy { u, w in u.isFinite && w.isFinite && close(u * ratio, w) }
+    }
+
+    /// Whether two finite values agree within the tolerances.
+    static func close(_ u: Double, _ w: Double) -> Bool {
+        u.isFinite && w.isFinite && abs(u - w) <= max(absoluteTolerance, relativeTolerance * max(abs(u), abs(w)))
+    }
+
+    /// Both expressions evaluated at the seeded points (one point when neither
+    /// has variables), keeping the points where both are defined (not NaN).
+    static func values(_ x: MathExpression, _ y: MathExpression, budget: inout Budget) throws -> [(Double, Double)] {
         var names = x.variables
         for v in y.variables where !names.contains(v) { names.append(v) }
         names.sort()
-        let points = names.isEmpty ? 1 : pointCount
-        var defined = 0
-        for k in 0..<points {
+        var out: [(Double, Double)] = []
+        for k in 0..<(names.isEmpty ? 1 : pointCount) {
             try budget.check()
             var values: [Character: Double] = [:]
             for (j, v) in names.enumerated() {
@@ -55,12 +82,8 @@ public enum SymbolicEquivalence {
                 values[v] = variableRange.lowerBound + (variableRange.upperBound - variableRange.lowerBound) * rng.uniform()
             }
             let u = x.evaluate(values), w = y.evaluate(values)
-            if u.isNaN || w.isNaN { continue }
-            defined += 1
-            if u == w { continue }   // also equal infinities
-            guard u.isFinite, w.isFinite,
-                  abs(u - w) <= max(absoluteTolerance, relativeTolerance * max(abs(u), abs(w))) else { return false }
+            if !u.isNaN && !w.isNaN { out.append((u, w)) }
         }
-        return defined >= min(points, minimumDefinedPoints)
+        return out
     }
 }

