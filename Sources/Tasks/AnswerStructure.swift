@@ -84,9 +84,10 @@ indirect enum AnswerStructure: Equatable {
         return try SymbolicEquivalence.equivalent(x, y, budget: &budget)
     }
 
-    /// Two or more letters and nothing else (`Evelyn`, `even`).
+    /// Three or more letters and nothing else (`Evelyn`, `even`): the parser reads
+    /// shorter runs (`ab`) as products of variables.
     static func isWord(_ s: String) -> Bool {
-        s.utf8.count >= 2 && s.utf8.allSatisfy { MathExpressionParser.isLetter($0) }
+        s.utf8.count >= 3 && s.utf8.allSatisfy { MathExpressionParser.isLetter($0) }
     }
 
     /// `52_8`, `4210_{5}` → the digits (`52`, `4210`), as math-verify reads a
@@ -108,7 +109,7 @@ indirect enum AnswerStructure: Equatable {
             s = String(s.dropFirst(4))
         }
         let escapedSet = s.hasPrefix("\\{") && s.hasSuffix("\\}")
-        s = s.replacingOccurrences(of: "\\{", with: "{").replacingOccurrences(of: "\\}", with: "}")
+        s = unescapeBraces(s)
         let parts = try split(s, at: "\\cup", budget: &budget)
         guard parts.count <= maxItems else { return nil }
         if parts.count > 1 {
@@ -116,10 +117,8 @@ indirect enum AnswerStructure: Equatable {
             for p in parts { guard let x = try read(p, budget: &budget) else { return nil }; xs.append(x) }
             return .union(xs)
         }
-        let chars = Array(s)
-        if let open = chars.first, let close = chars.last, chars.count >= 2,
-           try enclosed(chars, budget: &budget) {
-            let inner = String(chars.dropFirst().dropLast())
+        if let open = s.first, let close = s.last, s.utf8.count >= 2, try enclosed(s, budget: &budget) {
+            let inner = String(s.dropFirst().dropLast())
             let items = try split(inner, at: ",", budget: &budget)
             guard items.count <= maxItems else { return nil }
             if open == "{" && close == "}" {
@@ -141,15 +140,34 @@ indirect enum AnswerStructure: Equatable {
         return .scalar(s)
     }
 
-    /// Whether the bracket opening `chars` closes at its last character.
-    static func enclosed(_ chars: [Character], budget: inout Budget) throws -> Bool {
-        guard let f = chars.first, "([{".contains(f) else { return false }
+    static let openers: Set<UInt8> = Set("([{".utf8)
+    static let closers: Set<UInt8> = Set(")]}".utf8)
+
+    /// `\{` → `{` and `\}` → `}` (set braces read like grouping braces).
+    static func unescapeBraces(_ s: String) -> String {
+        let b = Array(s.utf8)
+        guard b.count > 1 else { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var k = 0
+        while k < b.count {
+            if b[k] == UInt8(ascii: "\\"), k + 1 < b.count, b[k + 1] == UInt8(ascii: "{") || b[k + 1] == UInt8(ascii: "}") { k += 1 }
+            out.append(b[k])
+            k += 1
+        }
+        return out.count == b.count ? s : String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether the bracket opening `s` closes at its last character.
+    static func enclosed(_ s: String, budget: inout Budget) throws -> Bool {
+        let b = Array(s.utf8)
+        guard let f = b.first, openers.contains(f) else { return false }
         var depth = 0
-        for (k, c) in chars.enumerated() {
+        for (k, c) in b.enumerated() {
             try budget.tick()
-            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) {
+            if openers.contains(c) { depth += 1 } else if closers.contains(c) {
                 depth -= 1
-                if depth == 0 { return k == chars.count - 1 }
+                if depth == 0 { return k == b.count - 1 }
             }
         }
         return false
@@ -157,19 +175,21 @@ indirect enum AnswerStructure: Equatable {
 
     /// `s` cut at each `separator` outside brackets and braces.
     static func split(_ s: String, at separator: String, budget: inout Budget) throws -> [String] {
-        let chars = Array(s), sep = Array(separator)
-        var items: [String] = [], current: [Character] = [], depth = 0, k = 0
-        while k < chars.count {
+        let b = Array(s.utf8), sep = Array(separator.utf8)
+        var items: [String] = [], start = 0, depth = 0, k = 0
+        while k < b.count {
             try budget.tick()
-            let c = chars[k]
-            if depth == 0, chars[k...].starts(with: sep) {
-                items.append(String(current)); current = []; k += sep.count; continue
+            let c = b[k]
+            if depth == 0, c == sep[0], b[k...].starts(with: sep) {
+                items.append(String(decoding: b[start..<k], as: UTF8.self))
+                k += sep.count
+                start = k
+                continue
             }
-            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) { depth -= 1 }
-            current.append(c)
+            if openers.contains(c) { depth += 1 } else if closers.contains(c) { depth -= 1 }
             k += 1
         }
-        items.append(String(current))
+        items.append(String(decoding: b[start...], as: UTF8.self))
         return items
     }
 

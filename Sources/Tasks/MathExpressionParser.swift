@@ -64,14 +64,16 @@ struct MathExpressionParser {
     static func isLetter(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
     static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    /// The command at `i` (which holds `\`): its name and the index after it.
+    /// Command names as bytes, longest first, so the first prefix match is the longest.
+    static let commandBytes: [(name: String, bytes: [UInt8])] =
+        commands.sorted { $0.count > $1.count }.map { ($0, Array($0.utf8)) }
+
+    /// The command at `k` (which holds `\`): its name and the index after it.
     func command(at k: Int) -> (name: String, end: Int)? {
-        guard k < b.count, b[k] == UInt8(ascii: "\\") else { return nil }
-        var j = k + 1
-        while j < b.count, Self.isLetter(b[j]) { j += 1 }
-        let letters = String(decoding: b[(k + 1)..<j], as: UTF8.self)
-        guard let name = Self.commands.filter({ letters.hasPrefix($0) }).max(by: { $0.count < $1.count }) else { return nil }
-        return (name, k + 1 + name.count)
+        guard k + 1 < b.count, b[k] == UInt8(ascii: "\\") else { return nil }
+        let rest = b[(k + 1)...]
+        for c in Self.commandBytes where rest.starts(with: c.bytes) { return (c.name, k + 1 + c.bytes.count) }
+        return nil
     }
 
     /// Skips whitespace, LaTeX spacing and the `\left`/`\right`/`\displaystyle` markers.
@@ -97,7 +99,6 @@ struct MathExpressionParser {
     }
 
     mutating func expression() throws -> MathExpression {
-        try enter(); defer { depth -= 1 }
         var terms = [try term()]
         while true {
             skipSpace()

@@ -10,6 +10,7 @@ extension AnswerStructure {
     /// The cells of a raw answer that is one matrix environment, row by row;
     /// nil for anything else.
     static func matrixCells(_ raw: String) -> [[String]]? {
+        guard raw.utf8.count > 8, raw.contains("\\begin{") else { return nil }
         let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         for env in matrixEnvironments {
             let begin = "\\begin{\(env)}", end = "\\end{\(env)}"
