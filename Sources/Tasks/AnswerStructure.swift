@@ -21,6 +21,9 @@ indirect enum AnswerStructure: Equatable {
     /// Most items (or union parts) compared; more are declined as not
     /// equivalent (the pairing is quadratic; real answers have a handful).
     static let maxItems = 64
+    /// Deepest union inside a group inside a union that is read, and most
+    /// grouping brace pairs stripped from around an answer (real answers: 1).
+    static let maxUnionNesting = 4
 
     /// Whether two normalised answers are equivalent: a choice letter
     /// (`(B)`, `B`, `\text{(B)}` when the truth is a letter A–E), else by shape.
@@ -102,19 +105,26 @@ indirect enum AnswerStructure: Equatable {
     }
 
     /// The shape of a normalised answer; nil when it has more than `maxItems` parts.
-    static func read(_ input: String, budget: inout Budget) throws -> AnswerStructure? {
+    static func read(_ input: String, depth: Int = 0, budget: inout Budget) throws -> AnswerStructure? {
+        guard depth <= maxUnionNesting else { return nil }
         var s = input
+        // Braces around the whole answer (`{5}`, `{{1,2}}`) group; they are not a set.
+        var strips = 0
+        while strips < maxUnionNesting, s.hasPrefix("{"), s.hasSuffix("}"), try enclosed(s, budget: &budget),
+              try split(String(s.dropFirst().dropLast()), at: ",", budget: &budget).count == 1 {
+            s = String(s.dropFirst().dropLast())
+            strips += 1
+        }
         // `x\in[-2,7]` is the interval.
         if s.count > 4, s.first?.isLetter == true, s.dropFirst().hasPrefix("\\in"), s.dropFirst(4).first?.isLetter == false {
             s = String(s.dropFirst(4))
         }
-        let escapedSet = s.hasPrefix("\\{") && s.hasSuffix("\\}")
         s = unescapeBraces(s)
         let parts = try split(s, at: "\\cup", budget: &budget)
         guard parts.count <= maxItems else { return nil }
         if parts.count > 1 {
             var xs: [AnswerStructure] = []
-            for p in parts { guard let x = try read(p, budget: &budget) else { return nil }; xs.append(x) }
+            for p in parts { guard let x = try read(p, depth: depth + 1, budget: &budget) else { return nil }; xs.append(x) }
             return .union(xs)
         }
         if let open = s.first, let close = s.last, s.utf8.count >= 2, try enclosed(s, budget: &budget) {
@@ -122,7 +132,6 @@ indirect enum AnswerStructure: Equatable {
             let items = try split(inner, at: ",", budget: &budget)
             guard items.count <= maxItems else { return nil }
             if open == "{" && close == "}" {
-                if items.count == 1 && !escapedSet { return try read(inner, budget: &budget) }   // a LaTeX group
                 return .set(try expandPlusMinus(items, budget: &budget))
             }
             if items.count >= 2, "([".contains(open), ")]".contains(close) {

@@ -103,6 +103,21 @@ final class SymbolicEquivalenceTests: XCTestCase {
         XCTAssertFalse(verify("\\boxed{\\text{tsae}}", "\\text{east}"), "a word is not a product of its letters")
     }
 
+    /// Nesting within the 4 KB answer limit comes back quickly, on any thread's stack.
+    func testDeepNestingIsBounded() {
+        let n = 1_500
+        let braces = "\\boxed{" + String(repeating: "{", count: n) + "x" + String(repeating: "}", count: n) + "}"
+        let parens = "\\boxed{" + String(repeating: "(", count: n) + "x" + String(repeating: ")", count: n) + "}"
+        let unions = "\\boxed{" + String(repeating: "{(1,2)\\cup", count: 300) + "(3,4)" + String(repeating: "}", count: 300) + "}"
+        for response in [braces, parens, unions] {
+            let start = Date()
+            let r = AnswerVerifier.check(response: response, groundTruth: "x+1", format: .boxed, timeout: 1)
+            XCTAssertFalse(r.correct)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 1.0)
+        }
+        XCTAssertTrue(verify("\\boxed{{{x+1}}}", "x+1"), "a few grouping braces are notation")
+    }
+
     /// Exactness of plain numbers is kept: the symbolic path is not reached for two numbers.
     func testNumbersStayExact() {
         XCTAssertFalse(verify("\\boxed{0.333333}", "\\frac{1}{3}"))
