@@ -8,7 +8,7 @@ extension MathExpression {
 
     /// `text` read as one scalar expression, or nil when it is not one (a list,
     /// an equation, a word, an unknown command, unbalanced groups).
-    /// Understands numbers, `\frac{a}{b}` (`\dfrac`, `\tfrac`, `\frac12`),
+    /// Understands numbers (and mixed numbers `2\frac{1}{3}`), `\frac{a}{b}` (`\dfrac`, `\tfrac`, `\frac12`),
     /// `^` (`x^2`, `x^{1/2}`), `\sqrt{}` and `\sqrt[n]{}`, implicit
     /// multiplication (`2x`, `2\sqrt{2}`, `(x+1)(x-1)`), `\pi`, `\infty`,
     /// `\cdot`, `\times`, `*`, `/`, `\div`, parentheses with or without
@@ -230,6 +230,21 @@ struct MathExpressionParser {
             while let c = peek, Self.isDigit(c) { i += 1 }
         }
         guard i > start, let v = Double(String(decoding: b[start..<i], as: UTF8.self)) else { throw Declined() }
-        return .number(v)
+        return try mixedNumber(whole: v) ?? .number(v)
+    }
+
+    /// `2\frac{1}{3}` is the mixed number 7/3 (as `NumberParsing` and
+    /// math-verify read it) when a whole number is followed directly by a
+    /// fraction of two number literals; nil (nothing consumed) otherwise, so
+    /// `2\frac{x}{3}` stays a product.
+    mutating func mixedNumber(whole: Double) throws -> MathExpression? {
+        guard whole.rounded() == whole, let cmd = command(at: i), ["frac", "dfrac", "tfrac"].contains(cmd.name) else { return nil }
+        let saved = i
+        i = cmd.end
+        if case .number(let n)? = try? argument(), case .number(let d)? = try? argument() {
+            return .sum([.number(whole), .product([.number(n), .reciprocal(.number(d))])])
+        }
+        i = saved
+        return nil
     }
 }

@@ -56,6 +56,9 @@ final class SymbolicEquivalenceTests: XCTestCase {
         assertValue("\\cotx", 1 / tan(1.0), ["x": 1])            // as normalisation leaves it
         assertValue("\\sin^2x+\\cos^2x", 1, ["x": 0.7])
         assertValue("-\\infty", -Double.infinity)
+        assertValue("2\\frac{1}{3}", 7.0 / 3, [:])                // a mixed number
+        assertValue("2\\frac{x}{3}", 2, ["x": 3])                 // a product
+        assertValue("-1\\frac{1}{2}", -1.5)
         XCTAssertEqual(MathExpression.parse("2\\pi r")?.variables, ["r"])
         XCTAssertEqual(MathExpression.parse("ab+2a")?.variables, ["a", "b"])
         XCTAssertEqual(MathExpression.parse("6-5i")?.variables, ["i"], "i is a variable, as math-verify reads it")
