@@ -5,7 +5,9 @@ import Foundation
 /// `math` reward), plus a few extras each marked below: plain `$` and `%`,
 /// `\text{…}` unwrapping, LaTeX thin spaces, thousands separators, a trailing
 /// period, `\sqrt` fixed after spaces are gone, and numeric equivalence of
-/// what normalises to numbers (`0.5` = `\frac{1}{2}` = `1/2`, `3.0` = `3`).
+/// what normalises to numbers (`0.5` = `\frac{1}{2}` = `1/2`, `3.0` = `3`);
+/// what is still unequal then goes to `AnswerStructure` (choice letters,
+/// sets, tuples, intervals) and `SymbolicEquivalence` (`\sqrt{8}` = `2\sqrt{2}`).
 public enum MathNormalization {
     /// Longest answer (in bytes) that is normalised; longer ones are rejected
     /// as not equivalent without being read (real answers are far shorter).
@@ -25,20 +27,18 @@ public enum MathNormalization {
 
     static func isEquivalent(_ answer: String, _ truth: String, budget: inout Budget) throws -> Bool {
         guard answer.utf8.count <= maxAnswerLength, truth.utf8.count <= maxAnswerLength else { return false }
+        // Extra: matrices cell by cell, cut into rows before normalisation mangles `\\`.
+        if let ma = AnswerStructure.matrixCells(answer), let mt = AnswerStructure.matrixCells(truth) {
+            return try AnswerStructure.matricesEquivalent(ma, mt, budget: &budget)
+        }
         let a = try normalize(answer, budget: &budget), t = try normalize(truth, budget: &budget)
         guard !t.isEmpty else { return false }
         if a == t { return true }
         if let x = try NumberParsing.latex(a, budget: &budget), let y = try NumberParsing.latex(t, budget: &budget) {
             return NumberParsing.equivalent(answer: x, truth: y)
         }
-        // Extra: lists and tuples element by element (`(1,\frac12)` vs `(1,0.5)`).
-        let la = try topLevelItems(a, budget: &budget), lt = try topLevelItems(t, budget: &budget)
-        guard la.items.count > 1, la.items.count == lt.items.count, la.brackets == lt.brackets else { return false }
-        for (x, y) in zip(la.items, lt.items) where x != y {
-            guard let u = try NumberParsing.latex(x, budget: &budget), let v = try NumberParsing.latex(y, budget: &budget),
-                  NumberParsing.equivalent(answer: u, truth: v) else { return false }
-        }
-        return true
+        // Extra: choice letters, sets, tuples, intervals and expressions (`AnswerStructure`).
+        return try AnswerStructure.equivalent(a, t, budget: &budget)
     }
 
     static func normalize(_ input: String, budget: inout Budget) throws -> String {
@@ -108,13 +108,13 @@ public enum MathNormalization {
         return String(decoding: b, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 
-    /// `\sqrt3` → `\sqrt{3}` (Hendrycks `_fix_sqrt`).
+    /// `\sqrt3` → `\sqrt{3}` (Hendrycks `_fix_sqrt`; extra: `\sqrt[3]{x}` left alone).
     static func fixSqrt(_ s: String) -> String {
         let parts = s.components(separatedBy: "\\sqrt")
         guard parts.count > 1 else { return s }
         var out = parts[0]
         for p in parts.dropFirst() {
-            if let c = p.first, c != "{" { out += "\\sqrt{\(c)}" + p.dropFirst() } else { out += "\\sqrt" + p }
+            if let c = p.first, c != "{", c != "[" { out += "\\sqrt{\(c)}" + p.dropFirst() } else { out += "\\sqrt" + p }
         }
         return out
     }
@@ -157,23 +157,5 @@ public enum MathNormalization {
             if last, g.count > 3 { guard g.dropFirst(3).first == ".", g.dropFirst(4).allSatisfy({ $0.isASCII && $0.isNumber }), g.count > 4 else { return false } }
         }
         return true
-    }
-
-    /// Items of a comma-separated list at brace/bracket depth 0, with the
-    /// outer brackets (if one pair encloses everything) removed.
-    static func topLevelItems(_ s: String, budget: inout Budget) throws -> (brackets: String, items: [String]) {
-        var body = Array(s)
-        var brackets = ""
-        if let f = body.first, let l = body.last, body.count >= 2, "([{".contains(f), ")]}".contains(l) {
-            brackets = String([f, l]); body = Array(body.dropFirst().dropLast())
-        }
-        var items: [String] = [], depth = 0, current = ""
-        for c in body {
-            try budget.tick()
-            if "([{".contains(c) { depth += 1 } else if ")]}".contains(c) { depth -= 1 }
-            if c == ",", depth == 0 { items.append(current); current = "" } else { current.append(c) }
-        }
-        items.append(current)
-        return (brackets, items)
     }
 }
