@@ -19,6 +19,7 @@ enum ConfigReferenceDoc {
         "MergeMethod": MergeMethod.spellings, "MoTBaseline": MoTBaseline.spellings,
         "ComputeDType": ComputeDType.spellings, "CheckpointDType": CheckpointDType.spellings,
         "NaNPolicy": NaNPolicy.spellings, "Pipeline": Pipeline.spellings,
+        "T3SArm": T3SArm.spellings, "T3SVariant": T3SVariant.spellings,
     ]
 
     /// A documented stored property of a section type.
