@@ -1,0 +1,317 @@
+/// Runs a parsed template: statements write to `output`, expressions produce
+/// `JinjaValue`s. Loop iterations and output size are counted against
+/// `JinjaLimits` so a hostile template cannot hang or exhaust memory.
+struct JinjaEvaluator {
+    /// Variable scopes, innermost last; each `for` iteration pushes one.
+    var scopes: [[String: JinjaValue]]
+    /// Storage for `namespace()` objects (`JinjaValue.namespace` indexes it).
+    var namespaces: [JinjaObject] = []
+    /// The clock behind `strftime_now`.
+    let now: @Sendable () -> JinjaDateTime
+    private(set) var output = ""
+    private var outputLength = 0
+    private var iterations = 0
+    /// Line of the statement being run, for error messages.
+    var line = 1
+
+    /// Names of the global functions templates may call.
+    static let globalFunctions: Set<String> = ["raise_exception", "strftime_now", "namespace", "range", "dict"]
+
+    init(variables: [String: JinjaValue], now: @escaping @Sendable () -> JinjaDateTime) {
+        scopes = [variables, [:]]
+        self.now = now
+    }
+
+    enum Signal { case normal, breakLoop, continueLoop }
+
+    // MARK: statements
+
+    mutating func run(_ nodes: [JinjaNode]) throws -> Signal {
+        for node in nodes {
+            let signal = try run(node)
+            if signal != .normal { return signal }
+        }
+        return .normal
+    }
+
+    private mutating func emit(_ text: String) throws {
+        outputLength += text.unicodeScalars.count
+        guard outputLength <= JinjaLimits.maxOutputLength else {
+            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxOutputLength) characters of output, found "
+                + "more; the template or the conversation is far too large", line: line)
+        }
+        output += text
+    }
+
+    private mutating func run(_ node: JinjaNode) throws -> Signal {
+        switch node {
+        case .text(let s):
+            try emit(s)
+        case .output(let e, let l):
+            line = l
+            try emit(JinjaFormatting.str(try eval(e)))
+        case .ifChain(let branches, let otherwise, let l):
+            line = l
+            for branch in branches {
+                if try eval(branch.condition).isTruthy { return try run(branch.body) }
+            }
+            return try run(otherwise)
+        case .forLoop(let targets, let iterable, let filter, let body, let otherwise, let l):
+            line = l
+            return try runFor(targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise)
+        case .set(let target, let e, let l):
+            line = l
+            let value = try eval(e)
+            switch target {
+            case .name(let n):
+                scopes[scopes.count - 1][n] = value
+            case .attribute(let n, let attribute):
+                guard case .namespace(let i) = lookup(n) else {
+                    throw JinjaError(.runtime, "expected '\(n)' to be a namespace() in 'set \(n).\(attribute)', found "
+                        + "\(lookup(n).typeName); create it with {% set \(n) = namespace() %}", line: l)
+                }
+                namespaces[i][attribute] = value
+            }
+        case .setBlock(let n, let body, let l):
+            line = l
+            let saved = output
+            output = ""
+            _ = try run(body)
+            let captured = output
+            output = saved
+            scopes[scopes.count - 1][n] = .string(captured)
+        case .breakLoop:
+            return .breakLoop
+        case .continueLoop:
+            return .continueLoop
+        }
+        return .normal
+    }
+
+    private mutating func countIteration() throws {
+        iterations += 1
+        guard iterations <= JinjaLimits.maxLoopIterations else {
+            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxLoopIterations) loop iterations in one "
+                + "render, found more; the template loops too long", line: line)
+        }
+    }
+
+    /// The items a `for` loop visits: list items, dict keys, string characters; undefined is empty.
+    func iterate(_ value: JinjaValue) throws -> [JinjaValue] {
+        switch value {
+        case .array(let a): return a
+        case .object(let o): return o.keys.map { .string($0) }
+        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .undefined: return []
+        default:
+            throw JinjaError(.runtime, "expected a list, dict or string to iterate over, found a \(value.typeName)",
+                             line: line)
+        }
+    }
+
+    private func bind(_ targets: [String], _ item: JinjaValue, into scope: inout [String: JinjaValue]) throws {
+        if targets.count == 1 {
+            scope[targets[0]] = item
+            return
+        }
+        guard case .array(let parts) = item, parts.count == targets.count else {
+            throw JinjaError(.runtime, "expected \(targets.count) values to unpack into \(targets.joined(separator: ", ")), "
+                + "found \(JinjaFormatting.repr(item))", line: line)
+        }
+        for (t, v) in zip(targets, parts) { scope[t] = v }
+    }
+
+    private mutating func runFor(targets: [String], iterable: JinjaExpr, filter: JinjaExpr?, body: [JinjaNode],
+                                 otherwise: [JinjaNode]) throws -> Signal {
+        var items = try iterate(try eval(iterable))
+        if let filter {
+            var kept: [JinjaValue] = []
+            for item in items {
+                try countIteration()
+                var scope: [String: JinjaValue] = [:]
+                try bind(targets, item, into: &scope)
+                scopes.append(scope)
+                defer { scopes.removeLast() }
+                if try eval(filter).isTruthy { kept.append(item) }
+            }
+            items = kept
+        }
+        if items.isEmpty { return try run(otherwise) }
+        let n = items.count
+        for (i, item) in items.enumerated() {
+            try countIteration()
+            var scope: [String: JinjaValue] = [:]
+            scope["loop"] = .object(JinjaObject([
+                ("index0", .integer(i)), ("index", .integer(i + 1)),
+                ("revindex0", .integer(n - i - 1)), ("revindex", .integer(n - i)),
+                ("first", .bool(i == 0)), ("last", .bool(i == n - 1)), ("length", .integer(n)),
+                ("previtem", i > 0 ? items[i - 1] : .undefined("loop.previtem")),
+                ("nextitem", i < n - 1 ? items[i + 1] : .undefined("loop.nextitem")),
+            ]))
+            try bind(targets, item, into: &scope)
+            scopes.append(scope)
+            let signal = try run(body)
+            scopes.removeLast()
+            if signal == .breakLoop { break }
+        }
+        return .normal
+    }
+
+    // MARK: expressions
+
+    func lookup(_ name: String) -> JinjaValue {
+        for scope in scopes.reversed() {
+            if let v = scope[name] { return v }
+        }
+        if JinjaEvaluator.globalFunctions.contains(name) { return .function(name) }
+        return .undefined(name)
+    }
+
+    func undefinedError(_ name: String) -> JinjaError {
+        JinjaError(.runtime, "expected '\(name)' to be defined, found it undefined; check the variable names or "
+            + "guard with 'is defined'", line: line)
+    }
+
+    /// `base.name`: dict keys, namespace attributes; anything else is undefined.
+    func attribute(_ base: JinjaValue, _ name: String) throws -> JinjaValue {
+        switch base {
+        case .undefined(let n): throw undefinedError(n)
+        case .object(let o): return o[name] ?? .undefined(name)
+        case .namespace(let i): return namespaces[i][name] ?? .undefined(name)
+        default: return .undefined(name)
+        }
+    }
+
+    /// `base[key]`: list and string indices (negative from the end), dict keys.
+    func item(_ base: JinjaValue, _ key: JinjaValue) throws -> JinjaValue {
+        switch (base, key) {
+        case (.undefined(let n), _): throw undefinedError(n)
+        case (.array(let a), .integer(let i)):
+            let j = i < 0 ? a.count + i : i
+            return a.indices.contains(j) ? a[j] : .undefined("[\(i)]")
+        case (.string(let s), .integer(let i)):
+            let scalars = Array(s.unicodeScalars)
+            let j = i < 0 ? scalars.count + i : i
+            return scalars.indices.contains(j) ? .string(String(scalars[j])) : .undefined("[\(i)]")
+        case (_, .string(let k)): return try attribute(base, k)
+        default: return .undefined("[\(JinjaFormatting.repr(key))]")
+        }
+    }
+
+    mutating func eval(_ e: JinjaExpr) throws -> JinjaValue {
+        switch e {
+        case .literal(let v): return v
+        case .name(let n): return lookup(n)
+        case .list(let items): return .array(try items.map { try eval($0) })
+        case .dict(let pairs):
+            var o = JinjaObject()
+            for (k, v) in pairs {
+                guard case .string(let key) = try eval(k) else {
+                    throw JinjaError(.runtime, "expected string keys in a dict literal, found another type", line: line)
+                }
+                o[key] = try eval(v)
+            }
+            return .object(o)
+        case .attribute(let base, let name): return try attribute(try eval(base), name)
+        case .index(let base, let key): return try item(try eval(base), try eval(key))
+        case .slice(let base, let start, let stop, let step):
+            return try slice(try eval(base), start: start.map { try eval($0) }, stop: stop.map { try eval($0) },
+                             step: step.map { try eval($0) })
+        case .call(let callee, let args):
+            let (positional, keyword) = try evalArguments(args)
+            if case .attribute(let receiver, let method) = callee {
+                let r = try eval(receiver)
+                if case .object(let o) = r, let f = o[method], case .function(let name) = f {
+                    return try callGlobal(name, positional, keyword)
+                }
+                return try callMethod(r, method, positional, keyword)
+            }
+            let f = try eval(callee)
+            guard case .function(let name) = f else {
+                if case .undefined(let n) = f {
+                    throw JinjaError(.runtime, "expected a callable '\(n)', found it undefined; the supported globals "
+                        + "are \(JinjaEvaluator.globalFunctions.sorted().joined(separator: ", "))", line: line)
+                }
+                throw JinjaError(.runtime, "expected a function to call, found a \(f.typeName)", line: line)
+            }
+            return try callGlobal(name, positional, keyword)
+        case .filter(let base, let name, let args):
+            let value = try eval(base)
+            let (positional, keyword) = try evalArguments(args)
+            return try applyFilter(name, value, positional, keyword)
+        case .test(let base, let name, let args, let negated):
+            let value = try eval(base)
+            let (positional, _) = try evalArguments(args)
+            let result = try applyTest(name, value, positional)
+            return .bool(negated ? !result : result)
+        case .unary(let op, let operand):
+            let v = try eval(operand)
+            switch op {
+            case "not": return .bool(!v.isTruthy)
+            case "-":
+                if case .integer(let i) = v { return .integer(-i) }
+                if let d = v.number { return .float(-d) }
+                throw JinjaError(.runtime, "expected a number after unary '-', found a \(v.typeName)", line: line)
+            default:
+                guard v.number != nil else {
+                    throw JinjaError(.runtime, "expected a number after unary '+', found a \(v.typeName)", line: line)
+                }
+                return v
+            }
+        case .binary(let op, let l, let r):
+            let left = try eval(l)
+            if op == "and" { return left.isTruthy ? try eval(r) : left }
+            if op == "or" { return left.isTruthy ? left : try eval(r) }
+            return try binary(op, left, try eval(r))
+        case .conditional(let condition, let then, let otherwise):
+            if try eval(condition).isTruthy { return try eval(then) }
+            return try otherwise.map { try eval($0) } ?? .undefined("else branch")
+        }
+    }
+
+    private mutating func evalArguments(_ args: JinjaArguments) throws -> ([JinjaValue], [String: JinjaValue]) {
+        let positional = try args.positional.map { try eval($0) }
+        var keyword: [String: JinjaValue] = [:]
+        for (k, v) in args.keyword { keyword[k] = try eval(v) }
+        return (positional, keyword)
+    }
+
+    /// Python slicing `base[start:stop:step]` for lists and strings.
+    func slice(_ base: JinjaValue, start: JinjaValue?, stop: JinjaValue?, step: JinjaValue?) throws -> JinjaValue {
+        func int(_ v: JinjaValue?) throws -> Int? {
+            switch v {
+            case nil, .none?: return nil
+            case .integer(let i)?: return i
+            default: throw JinjaError(.runtime, "expected integer slice bounds, found \(v!.typeName)", line: line)
+            }
+        }
+        let stride = try int(step) ?? 1
+        guard stride != 0 else { throw JinjaError(.runtime, "expected a non-zero slice step, found 0", line: line) }
+        func pick(_ count: Int) throws -> [Int] {
+            func clamp(_ v: Int?, _ fallback: Int) -> Int {
+                guard var v else { return fallback }
+                if v < 0 { v += count }
+                return stride > 0 ? min(max(v, 0), count) : min(max(v, -1), count - 1)
+            }
+            let s = clamp(try int(start), stride > 0 ? 0 : count - 1)
+            let e = clamp(try int(stop), stride > 0 ? count : -1)
+            var out: [Int] = []
+            var i = s
+            while stride > 0 ? i < e : i > e {
+                out.append(i)
+                i += stride
+            }
+            return out
+        }
+        switch base {
+        case .array(let a): return .array(try pick(a.count).map { a[$0] })
+        case .string(let s):
+            let scalars = Array(s.unicodeScalars)
+            var out = String.UnicodeScalarView()
+            for i in try pick(scalars.count) { out.append(scalars[i]) }
+            return .string(String(out))
+        case .undefined(let n): throw undefinedError(n)
+        default: throw JinjaError(.runtime, "expected a list or string to slice, found a \(base.typeName)", line: line)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import XCTest
+import Tokenization
+
+/// Unit tests of the Jinja subset: whitespace control, loops, errors and the
+/// safety bounds. Exact agreement with transformers on whole templates is
+/// checked by ChatTemplateFixtureTests.
+final class JinjaInterpreterTests: XCTestCase {
+    private func render(_ source: String, _ variables: [String: JinjaValue] = [:]) throws -> String {
+        try JinjaTemplate(source).render(variables, now: { JinjaDateTime(year: 2024, month: 7, day: 26) })
+    }
+
+    private func assertThrows(_ body: @autoclosure () throws -> String, kind: JinjaError.Kind, containing: String,
+                              line: UInt = #line) {
+        do {
+            let output = try body()
+            XCTFail("expected a \(kind) error, rendered \(output.debugDescription)", line: line)
+        } catch let error as JinjaError {
+            XCTAssertEqual(error.kind, kind, "\(error)", line: line)
+            XCTAssertTrue(error.description.contains(containing), "\(error) lacks \(containing)", line: line)
+        } catch {
+            XCTFail("expected a JinjaError, got \(error)", line: line)
+        }
+    }
+
+    func testWhitespaceControlAndTrimBlocks() throws {
+        // `-` strips every whitespace character on its side, newlines included.
+        XCTAssertEqual(try render("a  \n {{- 'b' -}} \n  c"), "abc")
+        // trim_blocks drops the one newline after a block tag; lstrip_blocks the indentation before it.
+        XCTAssertEqual(try render("x\n    {% if true %}\n    y\n    {% endif %}\nz"), "x\n    y\nz")
+        // `{{ }}` is not a block: neither trimmed nor lstripped.
+        XCTAssertEqual(try render("  {{ 1 }}\nn"), "  1\nn")
+        // `+` keeps what lstrip_blocks and trim_blocks would remove.
+        XCTAssertEqual(try render("  {%+ if true +%}\nk{% endif %}"), "  \nk")
+        // Comments vanish and trim like blocks.
+        XCTAssertEqual(try render("a{# note #}\nb {#- x -#} c"), "abc")
+        // One trailing newline of the template is dropped, as Jinja does.
+        XCTAssertEqual(try render("line\n"), "line")
+    }
+
+    func testLoopVariablesFilterElseBreakAndContinue() throws {
+        let out = try render("""
+            {%- for x in items -%}
+            {{ loop.index0 }}{{ loop.index }}{{ loop.length }}{{ 'F' if loop.first }}{{ 'L' if loop.last }};
+            {%- endfor %}
+            """, ["items": .array([.string("a"), .string("b"), .string("c")])])
+        XCTAssertEqual(out, "013F;123;233L;")
+        XCTAssertEqual(try render("{% for i in range(10) if i is odd %}{{ i }}{% endfor %}"), "13579")
+        XCTAssertEqual(try render("{% for i in [] %}x{% else %}empty{% endfor %}"), "empty")
+        XCTAssertEqual(try render("{% for i in range(9) %}{% if i == 2 %}{% continue %}{% endif %}"
+            + "{% if i == 5 %}{% break %}{% endif %}{{ i }}{% endfor %}"), "0134")
+        XCTAssertEqual(try render("{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}{{ v }}{% endfor %}"), "a1b2")
+    }
+
+    func testScopingAndNamespace() throws {
+        // A plain `set` inside a loop does not leak out; a namespace attribute does.
+        let out = try render("""
+            {%- set n = 0 %}{% set ns = namespace(n=0) %}
+            {%- for i in range(3) %}{% set n = n + 1 %}{% set ns.n = ns.n + 1 %}{% endfor -%}
+            {{ n }} {{ ns.n }}
+            """)
+        XCTAssertEqual(out, "0 3")
+    }
+
+    func testExpressionsFollowPythonSemantics() throws {
+        let messages: JinjaValue = .array([
+            .object(JinjaObject([("role", .string("system")), ("content", .string(" sys "))])),
+            .object(JinjaObject([("role", .string("user")), ("content", .string("hi"))])),
+        ])
+        XCTAssertEqual(try render("{{ messages[1:] | length }}|{{ messages[0]['content'] | trim }}|"
+            + "{{ messages[-1].role }}|{{ messages | selectattr('role', 'equalto', 'user') | list | length }}",
+            ["messages": messages]), "1|sys|user|1")
+        XCTAssertEqual(try render("{{ 'a' ~ 1 ~ none }} {{ 'a' + 'b' }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 1 + 2 * 3 }}"),
+                       "a1None ab -4 2 7")
+        XCTAssertEqual(try render("{{ x is defined }} {{ none is none }} {{ 'x' is string }} {{ 'b' in 'abc' }} "
+            + "{{ not (1 == 1.0) }} {{ [1, 'a'] }}"), "False True True True False [1, 'a']")
+        XCTAssertEqual(try render("{{ {'b': [1, none], 'a': 'é\"'} | tojson }}"), "{\"b\": [1, null], \"a\": \"é\\\"\"}")
+        XCTAssertEqual(try render("{{ strftime_now('%d %b %Y') }}"), "26 Jul 2024")
+        XCTAssertEqual(try render("{{ 'a,b'.split(',') }} {{ '<think>x</think>y'.split('</think>')[-1] }}"),
+                       "['a', 'b'] y")
+    }
+
+    func testRaiseExceptionBecomesAThrownError() {
+        assertThrows(try render("ok\n{{ raise_exception('roles must alternate') }}"), kind: .raised,
+                     containing: "roles must alternate")
+        do {
+            _ = try render("{% if true %}\n{{ raise_exception('stop here') }}{% endif %}")
+        } catch let error as JinjaError {
+            XCTAssertEqual(error.message, "stop here")
+            XCTAssertEqual(error.line, 2)
+        } catch {
+            XCTFail("expected a JinjaError, got \(error)")
+        }
+    }
+
+    func testRuntimeAndSyntaxErrorsSayWhatAndWhere() {
+        assertThrows(try render("{{ missing.attr }}"), kind: .runtime, containing: "'missing' to be defined")
+        assertThrows(try render("{{ 'a' | frobnicate }}"), kind: .runtime, containing: "frobnicate")
+        assertThrows(try render("{{ 1 + 'a' }}"), kind: .runtime, containing: "int and str")
+        assertThrows(try render("a\n{% if true %}b"), kind: .syntax, containing: "endif")
+        assertThrows(try render("{{ 'unclosed }}"), kind: .syntax, containing: "closing")
+        assertThrows(try render("{% macro m() %}{% endmacro %}"), kind: .syntax, containing: "'macro'")
+        assertThrows(try render("x\n\n{{ 1 + }}"), kind: .syntax, containing: "line 3")
+    }
+
+    func testLoopsAreBounded() {
+        // Nested loops whose product exceeds the iteration budget stop with a limit error instead of hanging.
+        let side = Int(Double(JinjaLimits.maxLoopIterations).squareRoot()) + 10
+        assertThrows(try render("{% for i in range(\(side)) %}{% for j in range(\(side)) %}{% endfor %}{% endfor %}"),
+                     kind: .limit, containing: "loop iterations")
+        assertThrows(try render("{% for i in range(\(JinjaLimits.maxLoopIterations + 1)) %}{% endfor %}"),
+                     kind: .limit, containing: "range")
+    }
+
+    func testOutputAndStringsAreBounded() {
+        // Doubling a string 40 times would need a terabyte; the string-size bound stops it.
+        assertThrows(try render("{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
+            + "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}"), kind: .limit, containing: "characters")
+        assertThrows(try render("{{ 'x' * 100000000000 }}"), kind: .limit, containing: "characters")
+        let chunk = String(repeating: "y", count: 1 << 16)
+        let loops = JinjaLimits.maxOutputLength / chunk.count + 1
+        assertThrows(try render("{% for i in range(\(loops)) %}{{ c }}{% endfor %}", ["c": .string(chunk)]),
+                     kind: .limit, containing: "output")
+    }
+
+    func testNestingIsBounded() {
+        let deep = String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)
+        assertThrows(try render("{{ \(deep) }}"), kind: .limit, containing: "nesting")
+    }
+
+    func testModelChatTemplateFallsBackToChatML() throws {
+        let messages = [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "2+2?")]
+        for template in [ModelChatTemplate.chatML, try ModelChatTemplate(source: nil), try ModelChatTemplate(source: "")] {
+            XCTAssertNil(template.source)
+            XCTAssertEqual(try template.render(messages, addGenerationPrompt: true),
+                           ChatTemplate.chatML.render(messages, addGenerationPrompt: true))
+        }
+    }
+
+    func testModelChatTemplatePassesTransformersVariables() throws {
+        let template = try ModelChatTemplate(
+            source: "{{ bos_token }}|{{ eos_token }}|{{ tools is none }}|{{ add_generation_prompt }}|"
+                + "{{ messages | map(attribute='role') | join(',') }}|{{ enable_thinking }}",
+            bosToken: "<s>", eosToken: "</s>")
+        let out = try template.render([ChatMessage(role: "user", content: "u"), ChatMessage(role: "assistant", content: "a")],
+                                      addGenerationPrompt: false, extraVariables: ["enable_thinking": .bool(false)])
+        XCTAssertEqual(out, "<s>|</s>|True|False|user,assistant|False")
+        // A model without a BOS token leaves `bos_token` undefined, as transformers does.
+        let noBOS = try ModelChatTemplate(source: "{{ bos_token is defined }}")
+        XCTAssertEqual(try noBOS.render([], addGenerationPrompt: true), "False")
+    }
+}
