@@ -1,8 +1,8 @@
 /// Bounds that keep a hostile or broken template from hanging or exhausting
 /// memory. Exceeding one throws a `JinjaError` of kind `.limit`.
 public enum JinjaLimits {
-    /// Longest template source accepted, in Unicode scalars. Real chat templates
-    /// are a few kilobytes; the largest known ones are under 50 k.
+    /// Longest template source accepted, in Unicode scalars (real chat templates
+    /// are a few kilobytes).
     public static let maxTemplateLength = 1 << 20
     /// Total loop iterations (all `for` loops together) allowed in one render:
     /// chat templates loop over messages and tools, a few hundred at most.
