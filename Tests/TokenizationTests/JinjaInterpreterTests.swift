@@ -61,6 +61,24 @@ final class JinjaInterpreterTests: XCTestCase {
         XCTAssertEqual(out, "0 3")
     }
 
+    func testMacrosAndTupleSet() throws {
+        XCTAssertEqual(try render("""
+            {%- macro tag(name, body='', close=true) -%}
+            <{{ name }}>{{ body }}{% if close %}</{{ name }}>{% endif %}{{ varargs | length }}
+            {%- endmacro -%}
+            {{ tag('a') }}|{{ tag('b', 'x', false) }}|{{ tag(body='y', name='c') }}|{{ tag('d', 'z', true, 7, 8) }}
+            """), "<a></a>0|<b>x0|<c>y</c>0|<d>z</d>2")
+        // A macro sees top-level variables but not the caller's loop variables; its sets stay local.
+        XCTAssertEqual(try render("""
+            {%- set top = 'T' %}{% macro m() %}{{ top }}{{ i is defined }}{% set top = 'inner' %}{% endmacro -%}
+            {%- for i in [1] %}{{ m() }}{% endfor %}{{ top }}
+            """), "TFalseT")
+        XCTAssertEqual(try render("{% set a, b = 1, 'two' %}{{ a }}{{ b }}{% set c, d = [3, 4] %}{{ c + d }}"), "1two7")
+        // Unbounded recursion stops at the nesting limit instead of overflowing the stack.
+        assertThrows(try render("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}"), kind: .limit,
+                     containing: "macro calls")
+    }
+
     func testExpressionsFollowPythonSemantics() throws {
         let messages: JinjaValue = .array([
             .object(JinjaObject([("role", .string("system")), ("content", .string(" sys "))])),
@@ -98,7 +116,7 @@ final class JinjaInterpreterTests: XCTestCase {
         assertThrows(try render("{{ 1 + 'a' }}"), kind: .runtime, containing: "int and str")
         assertThrows(try render("a\n{% if true %}b"), kind: .syntax, containing: "endif")
         assertThrows(try render("{{ 'unclosed }}"), kind: .syntax, containing: "closing")
-        assertThrows(try render("{% macro m() %}{% endmacro %}"), kind: .syntax, containing: "'macro'")
+        assertThrows(try render("{% include 'other.jinja' %}"), kind: .syntax, containing: "'include'")
         assertThrows(try render("x\n\n{{ 1 + }}"), kind: .syntax, containing: "line 3")
     }
 

@@ -26,6 +26,15 @@ struct JinjaArguments: Sendable {
 enum JinjaSetTarget: Sendable {
     case name(String)
     case attribute(String, String)
+    /// `set a, b = x, y`: the value is unpacked over the names.
+    case names([String])
+}
+
+/// A `{% macro name(params) %}` definition; each parameter may have a default.
+struct JinjaMacro: Sendable {
+    var name: String
+    var parameters: [(name: String, defaultValue: JinjaExpr?)]
+    var body: [JinjaNode]
 }
 
 /// A statement of the template body; `line` is kept for error messages.
@@ -37,6 +46,7 @@ indirect enum JinjaNode: Sendable {
                  otherwise: [JinjaNode], line: Int)
     case set(JinjaSetTarget, JinjaExpr, line: Int)
     case setBlock(String, [JinjaNode], line: Int)
+    case macro(JinjaMacro, line: Int)
     case breakLoop(line: Int)
     case continueLoop(line: Int)
 }

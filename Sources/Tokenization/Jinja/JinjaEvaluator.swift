@@ -8,6 +8,10 @@ struct JinjaEvaluator {
     var namespaces: [JinjaObject] = []
     /// The clock behind `strftime_now`.
     let now: @Sendable () -> JinjaDateTime
+    /// Macros defined so far (`JinjaValue.macro` indexes it).
+    private var macros: [JinjaMacro] = []
+    /// Macro calls in progress, bounded by `JinjaLimits.maxNestingDepth` (macros may recurse).
+    private var callDepth = 0
     private(set) var output = ""
     private var outputLength = 0
     private var iterations = 0
@@ -65,6 +69,13 @@ struct JinjaEvaluator {
             switch target {
             case .name(let n):
                 scopes[scopes.count - 1][n] = value
+            case .names(let names):
+                let parts = try iterate(value)
+                guard parts.count == names.count else {
+                    throw JinjaError(.runtime, "expected \(names.count) values to unpack into "
+                        + "\(names.joined(separator: ", ")), found \(parts.count)", line: l)
+                }
+                for (n, v) in zip(names, parts) { scopes[scopes.count - 1][n] = v }
             case .attribute(let n, let attribute):
                 guard case .namespace(let i) = lookup(n) else {
                     throw JinjaError(.runtime, "expected '\(n)' to be a namespace() in 'set \(n).\(attribute)', found "
@@ -80,6 +91,9 @@ struct JinjaEvaluator {
             let captured = output
             output = saved
             scopes[scopes.count - 1][n] = .string(captured)
+        case .macro(let m, _):
+            macros.append(m)
+            scopes[scopes.count - 1][m.name] = .macro(macros.count - 1)
         case .breakLoop:
             return .breakLoop
         case .continueLoop:
@@ -227,6 +241,7 @@ struct JinjaEvaluator {
                 return try callMethod(r, method, positional, keyword)
             }
             let f = try eval(callee)
+            if case .macro(let i) = f { return try callMacro(macros[i], positional, keyword) }
             guard case .function(let name) = f else {
                 if case .undefined(let n) = f {
                     throw JinjaError(.runtime, "expected a callable '\(n)', found it undefined; the supported globals "
@@ -267,6 +282,49 @@ struct JinjaEvaluator {
             if try eval(condition).isTruthy { return try eval(then) }
             return try otherwise.map { try eval($0) } ?? .undefined("else branch")
         }
+    }
+
+    /// Runs a macro's body in a scope that sees the template's globals and
+    /// top-level variables plus its parameters (`varargs`/`kwargs` collect
+    /// extras), and returns what the body printed.
+    private mutating func callMacro(_ m: JinjaMacro, _ positional: [JinjaValue], _ keyword: [String: JinjaValue])
+        throws -> JinjaValue {
+        callDepth += 1
+        defer { callDepth -= 1 }
+        guard callDepth <= JinjaLimits.maxNestingDepth else {
+            throw JinjaError(.limit, "expected macro calls nested at most \(JinjaLimits.maxNestingDepth) deep, found "
+                + "deeper recursion in '\(m.name)'", line: line)
+        }
+        let savedScopes = scopes
+        let savedOutput = output
+        scopes = Array(scopes.prefix(2))
+        output = ""
+        defer {
+            scopes = savedScopes
+            output = savedOutput
+        }
+        var local: [String: JinjaValue] = [:]
+        scopes.append(local)
+        var rest = keyword
+        for (i, p) in m.parameters.enumerated() {
+            let value: JinjaValue
+            if i < positional.count {
+                value = positional[i]
+            } else if let v = rest.removeValue(forKey: p.name) {
+                value = v
+            } else if let d = p.defaultValue {
+                value = try eval(d)
+            } else {
+                value = .undefined(p.name)
+            }
+            local[p.name] = value
+            scopes[scopes.count - 1] = local
+        }
+        local["varargs"] = .array(Array(positional.dropFirst(m.parameters.count)))
+        local["kwargs"] = .object(JinjaObject(rest.keys.sorted().map { ($0, rest[$0] ?? .none) }))
+        scopes[scopes.count - 1] = local
+        _ = try run(m.body)
+        return .string(output)
     }
 
     private mutating func evalArguments(_ args: JinjaArguments) throws -> ([JinjaValue], [String: JinjaValue]) {

@@ -37,6 +37,10 @@ extension JinjaEvaluator {
     mutating func applyFilter(_ name: String, _ value: JinjaValue, _ positional: [JinjaValue],
                               _ keyword: [String: JinjaValue]) throws -> JinjaValue {
         func arg(_ i: Int, _ n: String) -> JinjaValue? { argument(positional, keyword, i, n) }
+        if ["selectattr", "rejectattr", "select", "reject", "map"].contains(name), !value.isTruthy {
+            // Jinja's select/reject/map skip a falsy input (`tools` = none) instead of failing.
+            return .array([])
+        }
         switch name {
         case "trim":
             let chars = try arg(0, "chars").map { try expectString($0, "trim's characters") }
@@ -183,7 +187,8 @@ extension JinjaEvaluator {
             switch value { case .string, .array, .object, .undefined: return true; default: return false }
         case "sequence":
             switch value { case .string, .array, .object: return true; default: return false }
-        case "callable": if case .function = value { return true } else { return false }
+        case "callable":
+            switch value { case .function, .macro: return true; default: return false }
         case "odd", "even":
             guard case .integer(let i) = value else {
                 throw JinjaError(.runtime, "expected an integer for 'is \(name)', found a \(value.typeName)", line: line)

@@ -25,6 +25,7 @@ enum JinjaFormatting {
                 .joined(separator: ", ") + "}"
         case .namespace(let i): return "<Namespace \(i)>"
         case .function(let n): return "<built-in function \(n)>"
+        case .macro(let i): return "<Macro \(i)>"
         }
     }
 
@@ -88,7 +89,7 @@ enum JinjaFormatting {
         case .undefined(let name):
             throw JinjaError(.runtime, "expected a JSON-serialisable value for tojson, found undefined '\(name)'; "
                 + "check that the variable is defined")
-        case .namespace, .function:
+        case .namespace, .function, .macro:
             throw JinjaError(.runtime, "expected a JSON-serialisable value for tojson, found a \(value.typeName)")
         }
     }

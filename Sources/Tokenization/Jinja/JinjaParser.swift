@@ -168,6 +168,15 @@ struct JinjaParser {
                              line: l)]
         case "set":
             let name = try expectName()
+            if peek == .op(",") {
+                var names = [name]
+                while skipOp(",") { names.append(try expectName()) }
+                try expect(.op("="), "'=' in the set statement")
+                var values = [try parseExpression()]
+                while skipOp(",") { values.append(try parseExpression()) }
+                try expect(.blockEnd, "'%}'")
+                return [.set(.names(names), values.count == 1 ? values[0] : .list(values), line: l)]
+            }
             if skipOp(".") {
                 let attribute = try expectName()
                 try expect(.op("="), "'=' in the set statement")
@@ -185,6 +194,21 @@ struct JinjaParser {
             let value = try parseExpression()
             try expect(.blockEnd, "'%}'")
             return [.set(.name(name), value, line: l)]
+        case "macro":
+            let name = try expectName()
+            try expect(.op("("), "'(' after the macro name")
+            var parameters: [(name: String, defaultValue: JinjaExpr?)] = []
+            while peek != .op(")") {
+                let parameter = try expectName()
+                parameters.append((parameter, skipOp("=") ? try parseExpression() : nil))
+                if !skipOp(",") { break }
+            }
+            try expect(.op(")"), "')' closing the macro's parameters")
+            try expect(.blockEnd, "'%}'")
+            let (body, end) = try parseBody(until: ["endmacro"])
+            if end != nil, case .name? = peek { index += 1 }
+            try closeTag("endmacro", opened: l, found: end)
+            return [.macro(JinjaMacro(name: name, parameters: parameters, body: body), line: l)]
         case "break", "continue":
             try expect(.blockEnd, "'%}'")
             return [keyword == "break" ? .breakLoop(line: l) : .continueLoop(line: l)]
@@ -195,8 +219,8 @@ struct JinjaParser {
             try closeTag("endgeneration", opened: l, found: end)
             return body
         default:
-            throw JinjaError(.syntax, "expected one of the supported statements (if, for, set, break, continue, "
-                + "generation), found '\(keyword)'; this interpreter covers the Jinja subset of chat templates",
+            throw JinjaError(.syntax, "expected one of the supported statements (if, for, set, macro, break, "
+                + "continue, generation), found '\(keyword)'; this interpreter covers the Jinja subset of chat templates",
                 line: l)
         }
     }

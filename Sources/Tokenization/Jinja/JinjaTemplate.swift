@@ -4,11 +4,13 @@
 /// Supported: `{{ }}`, `{% %}`, `{# #}` with `-`/`+` whitespace control and
 /// transformers' `trim_blocks`/`lstrip_blocks`; `if/elif/else`, `for` (with
 /// `loop.*`, unpacking, an `if` filter, `else`, `break`/`continue`), `set`
-/// (names, `ns.attr`, blocks), `namespace()`; literals, lists, dicts,
+/// (names, tuples, `ns.attr`, blocks), `namespace()`, `macro` (with defaults,
+/// keyword arguments, `varargs`/`kwargs`); literals, lists, dicts,
 /// attribute/item access, slices, calls, filters, tests, arithmetic, `~`,
 /// comparisons, `in`, `and/or/not`, `a if c else b`; Python string and dict
 /// methods; the globals `raise_exception`, `strftime_now`, `namespace`,
-/// `range`, `dict`. Macros, includes and inheritance are not supported.
+/// `range`, `dict`. Not supported: `call` blocks, `raw`, `include`,
+/// `import`, inheritance, `str.format`.
 public struct JinjaTemplate: Sendable {
     private let nodes: [JinjaNode]
 

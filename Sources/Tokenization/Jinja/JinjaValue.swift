@@ -22,6 +22,8 @@ public indirect enum JinjaValue: Sendable, Equatable {
     case namespace(Int)
     /// A built-in global function (`raise_exception`, `range`, …), by name.
     case function(String)
+    /// A template `{% macro %}`, by its index in the evaluator's macro store.
+    case macro(Int)
 
     /// Python truthiness (undefined is false).
     public var isTruthy: Bool {
@@ -33,7 +35,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case .string(let s): return !s.isEmpty
         case .array(let a): return !a.isEmpty
         case .object(let o): return !o.keys.isEmpty
-        case .namespace, .function: return true
+        case .namespace, .function, .macro: return true
         }
     }
 
@@ -50,6 +52,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
         case .object: return "dict"
         case .namespace: return "Namespace"
         case .function: return "builtin_function"
+        case .macro: return "Macro"
         }
     }
 
@@ -75,6 +78,7 @@ public indirect enum JinjaValue: Sendable, Equatable {
                 && a.keys.allSatisfy { k in b.values[k].map { a.values[k]?.pythonEquals($0) ?? false } ?? false }
         case (.namespace(let a), .namespace(let b)): return a == b
         case (.function(let a), .function(let b)): return a == b
+        case (.macro(let a), .macro(let b)): return a == b
         default:
             if let x = number, let y = other.number { return x == y }
             return false
