@@ -5,9 +5,9 @@ import Tokenization
 /// looks: `chat_template.jinja`, else `chat_template.json`'s `chat_template`,
 /// else `tokenizer_config.json`'s `chat_template` (a string, or a list of
 /// `{"name", "template"}` from which `templateName` or `"default"` is taken).
-/// `bos_token` / `eos_token` come from `tokenizer_config.json` (a string or an
-/// `{"content": …}` added-token object). A folder with none of these gives
-/// `ModelChatTemplate.chatML`.
+/// `bos_token` / `eos_token` come from `tokenizer_config.json`, else
+/// `special_tokens_map.json` (a string or an `{"content": …}` added-token
+/// object). A folder with no template gives `ModelChatTemplate.chatML`.
 ///
 /// Throws a `ModelIOError` naming the file that is unreadable, malformed, or
 /// whose template uses Jinja outside the supported subset.
@@ -16,18 +16,24 @@ public func loadChatTemplate(huggingFaceDirectory directory: String, templateNam
     -> ModelChatTemplate {
     let configPath = directory + "/tokenizer_config.json"
     let config = try jsonObject(at: configPath) ?? [:]
+    let mapPath = directory + "/special_tokens_map.json"
+    let specialTokens = try jsonObject(at: mapPath) ?? [:]
+    /// A special token's text from tokenizer_config.json, else from special_tokens_map.json (older folders).
     func token(_ key: String) throws -> String? {
-        switch config[key] {
-        case nil, is NSNull: return nil
-        case let s as String: return s
-        case let d as [String: Any]:
-            if let s = d["content"] as? String { return s }
-            fallthrough
-        default:
-            throw ModelIOError(.malformed, file: configPath,
-                               expected: "'\(key)' to be a string or an object with a string 'content'",
-                               found: "\(config[key] ?? "nothing")", remedy: "Fix or re-save the tokenizer config.")
+        for (object, path) in [(config, configPath), (specialTokens, mapPath)] {
+            switch object[key] {
+            case nil, is NSNull: continue
+            case let s as String: return s
+            case let d as [String: Any]:
+                if let s = d["content"] as? String { return s }
+                fallthrough
+            default:
+                throw ModelIOError(.malformed, file: path,
+                                   expected: "'\(key)' to be a string or an object with a string 'content'",
+                                   found: "\(object[key] ?? "nothing")", remedy: "Fix or re-save the file.")
+            }
         }
+        return nil
     }
     let bos = try token("bos_token"), eos = try token("eos_token")
 

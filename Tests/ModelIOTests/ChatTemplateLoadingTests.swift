@@ -55,9 +55,9 @@ final class ChatTemplateLoadingTests: XCTestCase {
                        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
 
         var bad = GGUFBuilder()
-        bad.set("tokenizer.chat_template", .string("{% macro x() %}{% endmacro %}"))
+        bad.set("tokenizer.chat_template", .string("{% include 'x.jinja' %}"))
         assertModelIOError(try loadChatTemplate(from: try GGUFFile(data: bad.build(), path: "bad.gguf")),
-                           kind: .unsupportedType, mentions: ["bad.gguf", "macro"])
+                           kind: .unsupportedType, mentions: ["bad.gguf", "include"])
         var badID = GGUFBuilder()
         badID.set("tokenizer.ggml.tokens", .array([.string("a")]))
         badID.set("tokenizer.ggml.bos_token_id", .uint32(7))
@@ -84,10 +84,13 @@ final class ChatTemplateLoadingTests: XCTestCase {
                        "<|begin_of_text|>q<|eot_id|>")
 
         // List form: "default" unless a name is given; an unknown name is an error listing the names.
-        try write(["chat_template": [["name": "default", "template": "D{{ messages | length }}"],
+        // Special tokens missing from tokenizer_config.json come from special_tokens_map.json.
+        try write(["chat_template": [["name": "default", "template": "D{{ messages | length }}{{ eos_token }}"],
                                      ["name": "tool_use", "template": "T"]],
                    "eos_token": NSNull()], to: dir + "/tokenizer_config.json")
-        XCTAssertEqual(try loadChatTemplate(huggingFaceDirectory: dir).render(user, addGenerationPrompt: false), "D1")
+        try write(["eos_token": ["content": "</s>"]], to: dir + "/special_tokens_map.json")
+        XCTAssertEqual(try loadChatTemplate(huggingFaceDirectory: dir).render(user, addGenerationPrompt: false),
+                       "D1</s>")
         XCTAssertEqual(try loadChatTemplate(huggingFaceDirectory: dir, templateName: "tool_use")
             .render(user, addGenerationPrompt: false), "T")
         assertModelIOError(try loadChatTemplate(huggingFaceDirectory: dir, templateName: "rag"), kind: .missing,
