@@ -85,6 +85,25 @@ final class ChatTemplateFixtureTests: XCTestCase {
         XCTAssertEqual(checked, fixture.cases.count)
     }
 
+    /// The safety bounds leave room for real use: every fixture template
+    /// renders a 500-message conversation with long contents.
+    func testLongConversationsStayWithinTheLimits() throws {
+        let fixture = try loadFixture()
+        var messages = [ChatMessage(role: "system", content: "Be brief.")]
+        for i in 0..<250 {
+            messages.append(ChatMessage(role: "user", content: "Question \(i): " + String(repeating: "word ", count: 400)))
+            messages.append(ChatMessage(role: "assistant", content: "<think>\nhmm\n</think>\n\nAnswer \(i)."))
+        }
+        messages.append(ChatMessage(role: "user", content: "Last question?"))
+        for t in fixture.templates {
+            let template = try ModelChatTemplate(source: t.template, bosToken: t.bos_token, eosToken: t.eos_token,
+                                                 now: { Self.fixtureNow })
+            let text = try template.render(messages, addGenerationPrompt: true)
+            XCTAssertTrue(text.contains("Question 249: word"), t.name)
+            XCTAssertTrue(text.contains("Last question?"), t.name)
+        }
+    }
+
     /// SmolLM2's own template (read from the GGUF's metadata by the fixture
     /// script) adds its default system message when none is given; the fixed
     /// ChatML routine dropped it.

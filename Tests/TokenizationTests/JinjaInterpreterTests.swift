@@ -76,7 +76,7 @@ final class JinjaInterpreterTests: XCTestCase {
         XCTAssertEqual(try render("{% set a, b = 1, 'two' %}{{ a }}{{ b }}{% set c, d = [3, 4] %}{{ c + d }}"), "1two7")
         // Unbounded recursion stops at the nesting limit instead of overflowing the stack.
         assertThrows(try render("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}"), kind: .limit,
-                     containing: "macro calls")
+                     containing: "nested")
     }
 
     func testExpressionsFollowPythonSemantics() throws {
@@ -95,6 +95,10 @@ final class JinjaInterpreterTests: XCTestCase {
         XCTAssertEqual(try render("{{ strftime_now('%d %b %Y') }}"), "26 Jul 2024")
         XCTAssertEqual(try render("{{ 'a,b'.split(',') }} {{ '<think>x</think>y'.split('</think>')[-1] }}"),
                        "['a', 'b'] y")
+        XCTAssertEqual(try render("{{ 'a,,b'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }}"),
+                       "['a', '', 'b'] ['a', 'b'] ['a', 'b c']")
+        XCTAssertEqual(try render("{{ 'a-b-c'.replace('-', '+', 1) }} {{ 'ab' | replace('', '-') }} "
+            + "{{ 'héé' | replace('é', 'e') }} {{ 'aaa'.replace('aa', 'b') }}"), "a+b-c -a-b- hee ba")
     }
 
     func testRaiseExceptionBecomesAThrownError() {
@@ -132,17 +136,62 @@ final class JinjaInterpreterTests: XCTestCase {
     func testOutputAndStringsAreBounded() {
         // Doubling a string 40 times would need a terabyte; the string-size bound stops it.
         assertThrows(try render("{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
-            + "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}"), kind: .limit, containing: "characters")
-        assertThrows(try render("{{ 'x' * 100000000000 }}"), kind: .limit, containing: "characters")
+            + "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}"), kind: .limit, containing: "bytes")
+        assertThrows(try render("{{ 'x' * 100000000000 }}"), kind: .limit, containing: "bytes")
         let chunk = String(repeating: "y", count: 1 << 16)
         let loops = JinjaLimits.maxOutputLength / chunk.count + 1
         assertThrows(try render("{% for i in range(\(loops)) %}{{ c }}{% endfor %}", ["c": .string(chunk)]),
                      kind: .limit, containing: "output")
     }
 
-    func testNestingIsBounded() {
+    func testStringBuildingIsBounded() {
+        // No loop and no output, yet each statement copies 16 MB: the built-bytes budget stops it.
+        let big = String(repeating: "x", count: 8 << 20)
+        let count = JinjaLimits.maxBuiltBytes / (16 << 20) + 1
+        assertThrows(try render(String(repeating: "{% set s = big ~ big %}", count: count), ["big": .string(big)]),
+                     kind: .limit, containing: "bytes of strings")
+        XCTAssertEqual(try render(String(repeating: "{% set s = big ~ big %}", count: count - 1) + "{{ s | length }}",
+                                  ["big": .string(big)]), "\(16 << 20)")
+    }
+
+    func testPrintingJoiningAndReplacingAreBounded() {
+        // One 1 MB string referenced 100 times: each way of flattening it to text stops at the size bound.
+        let setup = "{% set one = 'x' * 1000000 %}{% set ns = namespace(many=[]) %}{% for i in range(100) %}"
+            + "{% set ns.many = ns.many + [one] %}{% endfor %}{% set many = ns.many %}"
+        for expression in ["many", "many | join", "many | tojson", "many | string", "','.join(many)",
+                           "one | replace('x', 'yy') | replace('y', 'zzzzzzzzzz')",
+                           "'abcdefghijklmnopq' | replace('', one)"] {
+            assertThrows(try render(setup + "{{ \(expression) }}"), kind: .limit, containing: "bytes")
+        }
+        XCTAssertEqual(try render(setup + "{{ many | length }} {{ many[:10] | join | length }}"), "100 10000000")
+    }
+
+    func testEvaluationStepsAreBounded() {
+        // Many cheap expressions in few loop iterations: the evaluation-step budget stops them.
+        let wide = "{% set n = [" + Array(repeating: "1", count: 2000).joined(separator: ", ") + "] %}"
+        let loops = JinjaLimits.maxEvaluationSteps / 2000 + 1
+        assertThrows(try render("{% for i in range(\(loops)) %}\(wide){% endfor %}"), kind: .limit,
+                     containing: "expression evaluations")
+    }
+
+    func testNestingIsBounded() throws {
         let deep = String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)
         assertThrows(try render("{{ \(deep) }}"), kind: .limit, containing: "nesting")
+        // Long left-nested chains deepen the tree as much as parentheses do: bounded, not a stack overflow.
+        for (op, operand) in [(" + ", "1"), (" ~ ", "'a'"), (" and ", "true"), (" == ", "1")] {
+            let chain = Array(repeating: operand, count: 5000).joined(separator: op)
+            assertThrows(try render("{{ \(chain) }}"), kind: .limit, containing: "nesting")
+        }
+        assertThrows(try render("{{ 'a'" + String(repeating: " | trim", count: 5000) + " }}"), kind: .limit,
+                     containing: "nesting")
+        assertThrows(try render("{{ x" + String(repeating: ".a", count: 5000) + " }}"), kind: .limit,
+                     containing: "nesting")
+        assertThrows(try render(String(repeating: "{% if true %}", count: 5000)), kind: .limit, containing: "nesting")
+        // Values built by wrapping a list in a list each iteration stop at the same depth.
+        assertThrows(try render("{% set ns = namespace(v=[]) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}"
+            + "{% endfor %}{{ ns.v }}"), kind: .limit, containing: "nested")
+        // Ordinary chains well inside the bound still work.
+        XCTAssertEqual(try render("{{ " + Array(repeating: "1", count: 50).joined(separator: " + ") + " }}"), "50")
     }
 
     func testModelChatTemplateFallsBackToChatML() throws {

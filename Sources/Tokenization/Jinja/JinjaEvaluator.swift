@@ -10,11 +10,14 @@ struct JinjaEvaluator {
     let now: @Sendable () -> JinjaDateTime
     /// Macros defined so far (`JinjaValue.macro` indexes it).
     private var macros: [JinjaMacro] = []
-    /// Macro calls in progress, bounded by `JinjaLimits.maxNestingDepth` (macros may recurse).
-    private var callDepth = 0
+    /// Evaluation and statement recursion in progress (macro calls included),
+    /// bounded by `JinjaLimits.maxNestingDepth` so no template can overflow the stack.
+    private var depth = 0
     private(set) var output = ""
     private var outputLength = 0
     private var iterations = 0
+    private var evaluationSteps = 0
+    private var builtBytes = 0
     /// Line of the statement being run, for error messages.
     var line = 1
 
@@ -39,21 +42,31 @@ struct JinjaEvaluator {
     }
 
     private mutating func emit(_ text: String) throws {
-        outputLength += text.unicodeScalars.count
+        outputLength += text.utf8.count
         guard outputLength <= JinjaLimits.maxOutputLength else {
-            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxOutputLength) characters of output, found "
+            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxOutputLength) bytes of output, found "
                 + "more; the template or the conversation is far too large", line: line)
         }
         output += text
     }
 
+    private mutating func enter() throws {
+        depth += 1
+        guard depth <= JinjaLimits.maxNestingDepth else {
+            throw JinjaError(.limit, "expected evaluation nested at most \(JinjaLimits.maxNestingDepth) deep, found "
+                + "deeper (recursive macros or very long operator chains); simplify the template", line: line)
+        }
+    }
+
     private mutating func run(_ node: JinjaNode) throws -> Signal {
+        try enter()
+        defer { depth -= 1 }
         switch node {
         case .text(let s):
             try emit(s)
         case .output(let e, let l):
             line = l
-            try emit(JinjaFormatting.str(try eval(e)))
+            try emit(try JinjaFormatting.str(try eval(e)))
         case .ifChain(let branches, let otherwise, let l):
             line = l
             for branch in branches {
@@ -130,7 +143,7 @@ struct JinjaEvaluator {
         }
         guard case .array(let parts) = item, parts.count == targets.count else {
             throw JinjaError(.runtime, "expected \(targets.count) values to unpack into \(targets.joined(separator: ", ")), "
-                + "found \(JinjaFormatting.repr(item))", line: line)
+                + "found \(JinjaFormatting.brief(item))", line: line)
         }
         for (t, v) in zip(targets, parts) { scope[t] = v }
     }
@@ -208,15 +221,38 @@ struct JinjaEvaluator {
             let j = i < 0 ? scalars.count + i : i
             return scalars.indices.contains(j) ? .string(String(scalars[j])) : .undefined("[\(i)]")
         case (_, .string(let k)): return try attribute(base, k)
-        default: return .undefined("[\(JinjaFormatting.repr(key))]")
+        default: return .undefined("[\(JinjaFormatting.brief(key))]")
         }
     }
 
+    /// Evaluates `e`, counting the step and the bytes of any string an
+    /// operator, filter or call built against `JinjaLimits`.
     mutating func eval(_ e: JinjaExpr) throws -> JinjaValue {
+        try enter()
+        defer { depth -= 1 }
+        evaluationSteps += 1
+        guard evaluationSteps <= JinjaLimits.maxEvaluationSteps else {
+            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxEvaluationSteps) expression evaluations in "
+                + "one render, found more; the template computes too much", line: line)
+        }
+        let value = try evalNode(e)
+        switch (e, value) {
+        case (.binary, .string(let s)), (.filter, .string(let s)), (.call, .string(let s)):
+            builtBytes += s.utf8.count
+            guard builtBytes <= JinjaLimits.maxBuiltBytes else {
+                throw JinjaError(.limit, "expected at most \(JinjaLimits.maxBuiltBytes) bytes of strings built in one "
+                    + "render, found more; the template builds too many large strings", line: line)
+            }
+        default: break
+        }
+        return value
+    }
+
+    private mutating func evalNode(_ e: JinjaExpr) throws -> JinjaValue {
         switch e {
         case .literal(let v): return v
         case .name(let n): return lookup(n)
-        case .list(let items): return .array(try items.map { try eval($0) })
+        case .list(let items): return try checkedNesting(.array(try items.map { try eval($0) }))
         case .dict(let pairs):
             var o = JinjaObject()
             for (k, v) in pairs {
@@ -225,7 +261,7 @@ struct JinjaEvaluator {
                 }
                 o[key] = try eval(v)
             }
-            return .object(o)
+            return try checkedNesting(.object(o))
         case .attribute(let base, let name): return try attribute(try eval(base), name)
         case .index(let base, let key): return try item(try eval(base), try eval(key))
         case .slice(let base, let start, let stop, let step):
@@ -289,12 +325,6 @@ struct JinjaEvaluator {
     /// extras), and returns what the body printed.
     private mutating func callMacro(_ m: JinjaMacro, _ positional: [JinjaValue], _ keyword: [String: JinjaValue])
         throws -> JinjaValue {
-        callDepth += 1
-        defer { callDepth -= 1 }
-        guard callDepth <= JinjaLimits.maxNestingDepth else {
-            throw JinjaError(.limit, "expected macro calls nested at most \(JinjaLimits.maxNestingDepth) deep, found "
-                + "deeper recursion in '\(m.name)'", line: line)
-        }
         let savedScopes = scopes
         let savedOutput = output
         scopes = Array(scopes.prefix(2))
@@ -325,6 +355,24 @@ struct JinjaEvaluator {
         scopes[scopes.count - 1] = local
         _ = try run(m.body)
         return .string(output)
+    }
+
+    /// `value` itself, after checking that its lists and dicts nest at most
+    /// `JinjaLimits.maxNestingDepth` deep (printing and comparing recurse into them).
+    func checkedNesting(_ value: JinjaValue) throws -> JinjaValue {
+        func within(_ v: JinjaValue, _ budget: Int) -> Bool {
+            guard budget > 0 else { return false }
+            switch v {
+            case .array(let a): return a.allSatisfy { within($0, budget - 1) }
+            case .object(let o): return o.keys.allSatisfy { within(o[$0] ?? .none, budget - 1) }
+            default: return true
+            }
+        }
+        guard within(value, JinjaLimits.maxNestingDepth) else {
+            throw JinjaError(.limit, "expected lists and dicts nested at most \(JinjaLimits.maxNestingDepth) deep, "
+                + "found a deeper value being built", line: line)
+        }
+        return value
     }
 
     private mutating func evalArguments(_ args: JinjaArguments) throws -> ([JinjaValue], [String: JinjaValue]) {

@@ -83,17 +83,17 @@ extension JinjaEvaluator {
             let separator = try arg(0, "d").map { try expectString($0, "join's separator") } ?? ""
             var items = try iterate(value)
             if let attr = arg(1, "attribute") {
-                items = try items.map { try attributeOrUndefined($0, JinjaFormatting.str(attr)) }
+                items = try items.map { try attributeOrUndefined($0, try JinjaFormatting.str(attr)) }
             }
-            return try checkedString(items.map(JinjaFormatting.str).joined(separator: separator))
+            return .string(try JinjaFormatting.joined(items, separator: separator))
         case "replace":
             let s = try expectString(value, "replace")
             guard let old = arg(0, "old"), let new = arg(1, "new") else {
                 throw JinjaError(.runtime, "expected replace(old, new), found fewer arguments", line: line)
             }
-            return try checkedString(JinjaStrings.replace(s, try expectString(old, "replace"),
-                                                          try expectString(new, "replace"), count: arg(2, "count")?.int))
-        case "string": return .string(JinjaFormatting.str(value))
+            return .string(try JinjaStrings.replace(s, try expectString(old, "replace"), try expectString(new, "replace"),
+                                                    count: arg(2, "count")?.int))
+        case "string": return .string(try JinjaFormatting.str(value))
         case "int":
             switch value {
             case .integer: return value

@@ -1,31 +1,84 @@
 /// Python's `str()` and `repr()` and `json.dumps` for template values, so that
 /// `{{ x }}`, `x|string` and `x|tojson` print what transformers prints.
 enum JinjaFormatting {
+    /// Text under construction that may not grow past `JinjaLimits.maxOutputLength`
+    /// UTF-8 bytes (a list holding one long string many times would otherwise
+    /// print to gigabytes).
+    struct BoundedText {
+        private(set) var text = ""
+        private var length = 0
+
+        mutating func append(_ s: String) throws {
+            length += s.utf8.count
+            guard length <= JinjaLimits.maxOutputLength else {
+                throw JinjaError(.limit, "expected text of at most \(JinjaLimits.maxOutputLength) bytes, found a "
+                    + "longer one being built")
+            }
+            text += s
+        }
+    }
+
     /// `str(value)`: strings verbatim, undefined as "", others like Python.
-    static func str(_ value: JinjaValue) -> String {
+    static func str(_ value: JinjaValue) throws -> String {
         switch value {
         case .undefined: return ""
         case .string(let s): return s
-        default: return repr(value)
+        default: return try repr(value)
         }
     }
 
     /// `repr(value)`, as Python prints containers.
-    static func repr(_ value: JinjaValue) -> String {
+    static func repr(_ value: JinjaValue) throws -> String {
+        var out = BoundedText()
+        try writeRepr(value, into: &out)
+        return out.text
+    }
+
+    /// A short description of `value` for error messages; never throws.
+    static func brief(_ value: JinjaValue) -> String {
         switch value {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .integer(let i): return String(i)
-        case .float(let d): return pythonFloat(d)
-        case .string(let s): return pythonStringRepr(s)
-        case .array(let a): return "[" + a.map(repr).joined(separator: ", ") + "]"
+        case .array, .object: return "a \(value.typeName)"
+        case .string(let s): return pythonStringRepr(String(s.prefix(60)))
+        default: return (try? repr(value)) ?? value.typeName
+        }
+    }
+
+    /// `separator.join(str(item) for item in items)`, bounded like all built text.
+    static func joined(_ items: [JinjaValue], separator: String) throws -> String {
+        var out = BoundedText()
+        for (i, item) in items.enumerated() {
+            if i > 0 { try out.append(separator) }
+            try out.append(try str(item))
+        }
+        return out.text
+    }
+
+    private static func writeRepr(_ value: JinjaValue, into out: inout BoundedText) throws {
+        switch value {
+        case .undefined: break
+        case .none: try out.append("None")
+        case .bool(let b): try out.append(b ? "True" : "False")
+        case .integer(let i): try out.append(String(i))
+        case .float(let d): try out.append(pythonFloat(d))
+        case .string(let s): try out.append(pythonStringRepr(s))
+        case .array(let a):
+            try out.append("[")
+            for (i, item) in a.enumerated() {
+                if i > 0 { try out.append(", ") }
+                try writeRepr(item, into: &out)
+            }
+            try out.append("]")
         case .object(let o):
-            return "{" + o.keys.map { pythonStringRepr($0) + ": " + repr(o.values[$0] ?? .none) }
-                .joined(separator: ", ") + "}"
-        case .namespace(let i): return "<Namespace \(i)>"
-        case .function(let n): return "<built-in function \(n)>"
-        case .macro(let i): return "<Macro \(i)>"
+            try out.append("{")
+            for (i, key) in o.keys.enumerated() {
+                if i > 0 { try out.append(", ") }
+                try out.append(pythonStringRepr(key) + ": ")
+                try writeRepr(o[key] ?? .none, into: &out)
+            }
+            try out.append("}")
+        case .namespace(let i): try out.append("<Namespace \(i)>")
+        case .function(let n): try out.append("<built-in function \(n)>")
+        case .macro(let i): try out.append("<Macro \(i)>")
         }
     }
 
@@ -35,7 +88,9 @@ enum JinjaFormatting {
         return "\(d)"
     }
 
-    private static func pythonStringRepr(_ s: String) -> String {
+    static func pythonStringRepr(_ s: String) -> String {
+        let plain = !s.utf8.contains { $0 < 0x20 || $0 == 0x7F || $0 == 0x5C || $0 == 0x27 }
+        if plain { return "'" + s + "'" }
         let quote: Character = s.contains("'") && !s.contains("\"") ? "\"" : "'"
         var out = String(quote)
         for c in s.unicodeScalars {
@@ -61,31 +116,42 @@ enum JinjaFormatting {
 
     /// `json.dumps(value, ensure_ascii=False, indent=indent)`, as transformers'
     /// `tojson` filter calls it; keys keep insertion order unless `sortKeys`.
-    static func json(_ value: JinjaValue, indent: Int?, sortKeys: Bool = false, level: Int = 0) throws -> String {
-        let newline = indent.map { "\n" + String(repeating: " ", count: $0 * (level + 1)) }
+    static func json(_ value: JinjaValue, indent: Int?, sortKeys: Bool = false) throws -> String {
+        var out = BoundedText()
+        try writeJSON(value, indent: indent, sortKeys: sortKeys, level: 0, into: &out)
+        return out.text
+    }
+
+    private static func writeJSON(_ value: JinjaValue, indent: Int?, sortKeys: Bool, level: Int,
+                                  into out: inout BoundedText) throws {
+        let newline = indent.map { "\n" + String(repeating: " ", count: $0 * (level + 1)) } ?? ""
         let closing = indent.map { "\n" + String(repeating: " ", count: $0 * level) } ?? ""
         let separator = indent == nil ? ", " : ","
         switch value {
-        case .none: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .integer(let i): return String(i)
+        case .none: try out.append("null")
+        case .bool(let b): try out.append(b ? "true" : "false")
+        case .integer(let i): try out.append(String(i))
         case .float(let d):
-            if d.isNaN { return "NaN" }
-            if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-            return pythonFloat(d)
-        case .string(let s): return jsonString(s)
+            if d.isNaN { try out.append("NaN") }
+            else if d.isInfinite { try out.append(d < 0 ? "-Infinity" : "Infinity") }
+            else { try out.append(pythonFloat(d)) }
+        case .string(let s): try out.append(jsonString(s))
         case .array(let a):
-            if a.isEmpty { return "[]" }
-            let items = try a.map { (newline ?? "") + (try json($0, indent: indent, sortKeys: sortKeys, level: level + 1)) }
-            return "[" + items.joined(separator: separator) + closing + "]"
-        case .object(let o):
-            if o.keys.isEmpty { return "{}" }
-            let keys = sortKeys ? o.keys.sorted() : o.keys
-            let items = try keys.map {
-                (newline ?? "") + jsonString($0) + ": "
-                    + (try json(o.values[$0] ?? .none, indent: indent, sortKeys: sortKeys, level: level + 1))
+            if a.isEmpty { return try out.append("[]") }
+            try out.append("[")
+            for (i, item) in a.enumerated() {
+                try out.append((i > 0 ? separator : "") + newline)
+                try writeJSON(item, indent: indent, sortKeys: sortKeys, level: level + 1, into: &out)
             }
-            return "{" + items.joined(separator: separator) + closing + "}"
+            try out.append(closing + "]")
+        case .object(let o):
+            if o.keys.isEmpty { return try out.append("{}") }
+            try out.append("{")
+            for (i, key) in (sortKeys ? o.keys.sorted() : o.keys).enumerated() {
+                try out.append((i > 0 ? separator : "") + newline + jsonString(key) + ": ")
+                try writeJSON(o[key] ?? .none, indent: indent, sortKeys: sortKeys, level: level + 1, into: &out)
+            }
+            try out.append(closing + "}")
         case .undefined(let name):
             throw JinjaError(.runtime, "expected a JSON-serialisable value for tojson, found undefined '\(name)'; "
                 + "check that the variable is defined")
@@ -95,6 +161,7 @@ enum JinjaFormatting {
     }
 
     private static func jsonString(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for c in s.unicodeScalars {
             switch c {

@@ -7,9 +7,21 @@ public enum JinjaLimits {
     /// Total loop iterations (all `for` loops together) allowed in one render:
     /// chat templates loop over messages and tools, a few hundred at most.
     public static let maxLoopIterations = 100_000
-    /// Largest rendered output, and largest string value built, in Unicode scalars.
+    /// Largest rendered output, and largest string value or printed value
+    /// built, in UTF-8 bytes (16 MiB: millions of tokens, far past any context).
     public static let maxOutputLength = 16 << 20
-    /// Deepest nesting of expressions or statements, for the parser and the
-    /// evaluator alike (keeps recursion far from the stack limit).
-    public static let maxNestingDepth = 200
+    /// Expression evaluations allowed in one render: bounds the work of
+    /// templates that compute without looping (every fixture template renders
+    /// a 500-message conversation well inside it: ChatTemplateFixtureTests).
+    public static let maxEvaluationSteps = 2_000_000
+    /// Total UTF-8 bytes of strings that operators, filters and calls may build
+    /// in one render (intermediate concatenations included): bounds the time a
+    /// template can spend copying large strings it never prints.
+    public static let maxBuiltBytes = 256 << 20
+    /// Deepest nesting allowed anywhere: in the parsed template (statements,
+    /// parentheses, operator and filter chains), in values the template builds
+    /// (lists in lists), and in evaluation at run time (expressions, statements
+    /// and macro calls together). Recursion stays far from the stack limit even
+    /// in debug builds; real chat templates nest a few dozen levels at most.
+    public static let maxNestingDepth = 128
 }

@@ -45,10 +45,9 @@ extension JinjaEvaluator {
                       let new = try stringArgument(arg(1, "new"), "replace") else {
                     throw JinjaError(.runtime, "expected replace(old, new), found fewer arguments", line: line)
                 }
-                return try checkedString(JinjaStrings.replace(s, old, new, count: arg(2, "count")?.int))
+                return .string(try JinjaStrings.replace(s, old, new, count: arg(2, "count")?.int))
             case "join":
-                return try checkedString(try iterate(arg(0, "iterable") ?? .array([]))
-                    .map(JinjaFormatting.str).joined(separator: s))
+                return .string(try JinjaFormatting.joined(try iterate(arg(0, "iterable") ?? .array([])), separator: s))
             default: break
             }
         case .object(let o):
@@ -74,7 +73,7 @@ extension JinjaEvaluator {
         -> JinjaValue {
         switch name {
         case "raise_exception":
-            throw JinjaError(.raised, JinjaFormatting.str(positional.first ?? .string("")), line: line)
+            throw JinjaError(.raised, try JinjaFormatting.str(positional.first ?? .string("")), line: line)
         case "strftime_now":
             guard case .string(let pattern)? = positional.first else {
                 throw JinjaError(.runtime, "expected strftime_now(format string), found no string", line: line)
@@ -84,7 +83,7 @@ extension JinjaEvaluator {
             var o = JinjaObject()
             if case .object(let initial)? = positional.first { o = initial }
             for k in keyword.keys.sorted() { o[k] = keyword[k] }
-            if name == "dict" { return .object(o) }
+            if name == "dict" { return try checkedNesting(.object(o)) }
             namespaces.append(o)
             return .namespace(namespaces.count - 1)
         case "range":

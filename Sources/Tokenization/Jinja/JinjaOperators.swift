@@ -3,11 +3,13 @@ import Foundation
 /// Binary operators with Python's semantics for the types templates use.
 extension JinjaEvaluator {
     func checkedString(_ s: String) throws -> JinjaValue {
-        guard s.unicodeScalars.count <= JinjaLimits.maxOutputLength else {
-            throw JinjaError(.limit, "expected strings of at most \(JinjaLimits.maxOutputLength) characters, found a "
-                + "longer one being built", line: line)
-        }
+        guard s.utf8.count <= JinjaLimits.maxOutputLength else { throw tooLong() }
         return .string(s)
+    }
+
+    private func tooLong() -> JinjaError {
+        JinjaError(.limit, "expected strings of at most \(JinjaLimits.maxOutputLength) bytes, found a longer "
+            + "one being built", line: line)
     }
 
     private func typeError(_ op: String, _ a: JinjaValue, _ b: JinjaValue) -> JinjaError {
@@ -52,7 +54,7 @@ extension JinjaEvaluator {
             }
             return .bool(op == "in" ? found : !found)
         case "~":
-            return try checkedString(JinjaFormatting.str(a) + JinjaFormatting.str(b))
+            return try checkedString(try JinjaFormatting.str(a) + JinjaFormatting.str(b))
         case "+":
             switch (a, b) {
             case (.string(let x), .string(let y)): return try checkedString(x + y)
@@ -70,10 +72,8 @@ extension JinjaEvaluator {
 
     private func repeatString(_ s: String, _ n: Int) throws -> JinjaValue {
         guard n > 0 else { return .string("") }
-        guard s.unicodeScalars.count.multipliedReportingOverflow(by: n).partialValue <= JinjaLimits.maxOutputLength,
-              n <= JinjaLimits.maxOutputLength else {
-            return try checkedString(String(repeating: "x", count: JinjaLimits.maxOutputLength + 1))
-        }
+        let product = s.utf8.count.multipliedReportingOverflow(by: n)
+        guard !product.overflow, product.partialValue <= JinjaLimits.maxOutputLength else { throw tooLong() }
         return .string(String(repeating: s, count: n))
     }
 

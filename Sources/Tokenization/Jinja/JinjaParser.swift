@@ -76,6 +76,13 @@ struct JinjaParser {
         }
     }
 
+    /// One more link of a left-nested chain (`a + b + c`, `x|f|g`, `a.b.c`):
+    /// each deepens the tree the evaluator recurses into, so it counts as nesting.
+    private mutating func link(_ links: inout Int) throws {
+        try enter()
+        links += 1
+    }
+
     // MARK: statements
 
     /// Parses nodes until a `{% name %}` with `name` in `ends`; returns that
@@ -239,13 +246,23 @@ struct JinjaParser {
 
     private mutating func parseOr() throws -> JinjaExpr {
         var left = try parseAnd()
-        while skipName("or") { left = .binary("or", left, try parseAnd()) }
+        var links = 0
+        defer { depth -= links }
+        while skipName("or") {
+            try link(&links)
+            left = .binary("or", left, try parseAnd())
+        }
         return left
     }
 
     private mutating func parseAnd() throws -> JinjaExpr {
         var left = try parseNot()
-        while skipName("and") { left = .binary("and", left, try parseNot()) }
+        var links = 0
+        defer { depth -= links }
+        while skipName("and") {
+            try link(&links)
+            left = .binary("and", left, try parseNot())
+        }
         return left
     }
 
@@ -261,14 +278,19 @@ struct JinjaParser {
 
     private mutating func parseCompare() throws -> JinjaExpr {
         var left = try parseMath1()
+        var links = 0
+        defer { depth -= links }
         while true {
             if case .op(let o)? = peek, ["==", "!=", "<", ">", "<=", ">="].contains(o) {
                 index += 1
+                try link(&links)
                 left = .binary(o, left, try parseMath1())
             } else if skipName("in") {
+                try link(&links)
                 left = .binary("in", left, try parseMath1())
             } else if peek == .name("not"), peek(1) == .name("in") {
                 index += 2
+                try link(&links)
                 left = .binary("not in", left, try parseMath1())
             } else {
                 return left
@@ -278,8 +300,11 @@ struct JinjaParser {
 
     private mutating func parseMath1() throws -> JinjaExpr {
         var left = try parseConcat()
+        var links = 0
+        defer { depth -= links }
         while case .op(let o)? = peek, o == "+" || o == "-" {
             index += 1
+            try link(&links)
             left = .binary(o, left, try parseConcat())
         }
         return left
@@ -287,14 +312,22 @@ struct JinjaParser {
 
     private mutating func parseConcat() throws -> JinjaExpr {
         var left = try parseMath2()
-        while skipOp("~") { left = .binary("~", left, try parseMath2()) }
+        var links = 0
+        defer { depth -= links }
+        while skipOp("~") {
+            try link(&links)
+            left = .binary("~", left, try parseMath2())
+        }
         return left
     }
 
     private mutating func parseMath2() throws -> JinjaExpr {
         var left = try parsePow()
+        var links = 0
+        defer { depth -= links }
         while case .op(let o)? = peek, ["*", "/", "//", "%"].contains(o) {
             index += 1
+            try link(&links)
             left = .binary(o, left, try parsePow())
         }
         return left
@@ -302,7 +335,12 @@ struct JinjaParser {
 
     private mutating func parsePow() throws -> JinjaExpr {
         var left = try parseUnary()
-        while skipOp("**") { left = .binary("**", left, try parseUnary()) }
+        var links = 0
+        defer { depth -= links }
+        while skipOp("**") {
+            try link(&links)
+            left = .binary("**", left, try parseUnary())
+        }
         return left
     }
 
@@ -376,7 +414,10 @@ struct JinjaParser {
 
     private mutating func parsePostfix(_ base: JinjaExpr) throws -> JinjaExpr {
         var node = base
+        var links = 0
+        defer { depth -= links }
         while true {
+            if peek == .op(".") || peek == .op("[") || peek == .op("(") { try link(&links) }
             if skipOp(".") {
                 if case .integer(let i)? = peek {
                     index += 1
@@ -437,7 +478,10 @@ struct JinjaParser {
 
     private mutating func parseFiltersAndTests(_ base: JinjaExpr) throws -> JinjaExpr {
         var node = base
+        var links = 0
+        defer { depth -= links }
         while true {
+            if peek == .op("|") || peek == .name("is") { try link(&links) }
             if skipOp("|") {
                 let name = try parseDottedName()
                 let args = peek == .op("(") ? try parseArguments() : JinjaArguments()

@@ -15,26 +15,42 @@ enum JinjaStrings {
         return String(String.UnicodeScalarView(scalars))
     }
 
+    /// Byte offsets where `needle` (non-empty) occurs in `haystack`, left to
+    /// right without overlaps, at most `limit` of them. Searching UTF-8 bytes
+    /// finds exactly the code-point matches: a valid UTF-8 needle can only
+    /// match at a character boundary.
+    private static func occurrences(of needle: [UInt8], in haystack: [UInt8], limit: Int) -> [Int] {
+        var found: [Int] = []
+        var i = 0
+        while i + needle.count <= haystack.count, found.count < limit {
+            var j = 0
+            while j < needle.count, haystack[i + j] == needle[j] { j += 1 }
+            if j == needle.count {
+                found.append(i)
+                i += needle.count
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
     /// `str.split(sep, maxsplit)`: on runs of whitespace without empty parts when `sep` is nil.
     static func split(_ s: String, _ sep: String?, maxSplit: Int) -> [String] {
+        if let sep {
+            let bytes = Array(s.utf8), needle = Array(sep.utf8)
+            var parts: [String] = []
+            var start = 0
+            for p in occurrences(of: needle, in: bytes, limit: maxSplit < 0 ? Int.max : maxSplit) {
+                parts.append(String(decoding: bytes[start..<p], as: UTF8.self))
+                start = p + needle.count
+            }
+            parts.append(String(decoding: bytes[start...], as: UTF8.self))
+            return parts
+        }
         let scalars = Array(s.unicodeScalars)
         func text(_ r: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[r])) }
         var parts: [String] = []
-        if let sep {
-            let needle = Array(sep.unicodeScalars)
-            var start = 0, i = 0
-            while i + needle.count <= scalars.count, maxSplit < 0 || parts.count < maxSplit {
-                if Array(scalars[i..<i + needle.count]) == needle {
-                    parts.append(text(start..<i))
-                    i += needle.count
-                    start = i
-                } else {
-                    i += 1
-                }
-            }
-            parts.append(text(start..<scalars.count))
-            return parts
-        }
         var i = 0
         while i < scalars.count {
             while i < scalars.count, isSpace(scalars[i]) { i += 1 }
@@ -52,20 +68,36 @@ enum JinjaStrings {
         return parts
     }
 
-    /// `str.replace(old, new, count)`; an empty `old` inserts `new` between characters, as Python does.
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int?) -> String {
+    /// `str.replace(old, new, count)`; an empty `old` inserts `new` before
+    /// every character and at the end, as Python does. Throws a `.limit` error,
+    /// before building anything, when the result would exceed
+    /// `JinjaLimits.maxOutputLength` bytes.
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int?) throws -> String {
         let limit = count.flatMap { $0 < 0 ? nil : $0 } ?? Int.max
-        if old.isEmpty {
-            var out = limit > 0 ? new : ""
-            var done = limit > 0 ? 1 : 0
-            for c in s.unicodeScalars {
-                out.unicodeScalars.append(c)
-                if done < limit { out += new; done += 1 }
-            }
-            return out
+        let bytes = Array(s.utf8), needle = Array(old.utf8), replacement = Array(new.utf8)
+        let positions: [Int]
+        if needle.isEmpty {
+            // Before each character (its first UTF-8 byte) and at the end.
+            let starts = bytes.indices.filter { bytes[$0] & 0xC0 != 0x80 } + [bytes.count]
+            positions = Array(starts.prefix(limit))
+        } else {
+            positions = occurrences(of: needle, in: bytes, limit: limit)
         }
-        let parts = split(s, old, maxSplit: limit == Int.max ? -1 : limit)
-        return parts.joined(separator: new)
+        let grown = positions.count.multipliedReportingOverflow(by: replacement.count)
+        guard !grown.overflow, bytes.count + grown.partialValue <= JinjaLimits.maxOutputLength else {
+            throw JinjaError(.limit, "expected replace to build at most \(JinjaLimits.maxOutputLength) bytes, "
+                + "found \(positions.count) replacements of \(replacement.count) bytes")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + grown.partialValue)
+        var i = 0
+        for p in positions {
+            out.append(contentsOf: bytes[i..<p])
+            out.append(contentsOf: replacement)
+            i = p + needle.count
+        }
+        out.append(contentsOf: bytes[min(i, bytes.count)...])
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `str.title()`: first letter of each alphabetic run upper-cased, the rest lower-cased.

@@ -26,7 +26,11 @@ public struct JinjaTemplate: Sendable {
     public func render(_ variables: [String: JinjaValue],
                        now: @escaping @Sendable () -> JinjaDateTime = { JinjaDateTime.now() }) throws -> String {
         var evaluator = JinjaEvaluator(variables: variables, now: now)
-        _ = try evaluator.run(nodes)
+        do {
+            _ = try evaluator.run(nodes)
+        } catch let error as JinjaError where error.line == nil {
+            throw JinjaError(error.kind, error.message, line: evaluator.line)
+        }
         return evaluator.output
     }
 }
