@@ -166,12 +166,25 @@ final class JinjaInterpreterTests: XCTestCase {
         XCTAssertEqual(try render(setup + "{{ many | length }} {{ many[:10] | join | length }}"), "100 10000000")
     }
 
-    func testEvaluationStepsAreBounded() {
-        // Many cheap expressions in few loop iterations: the evaluation-step budget stops them.
+    func testWorkAndListsAreBounded() {
+        // Many cheap evaluations in few loop iterations.
         let wide = "{% set n = [" + Array(repeating: "1", count: 2000).joined(separator: ", ") + "] %}"
-        let loops = JinjaLimits.maxEvaluationSteps / 2000 + 1
+        let loops = JinjaLimits.maxWorkUnits / 2000 + 1
         assertThrows(try render("{% for i in range(\(loops)) %}\(wide){% endfor %}"), kind: .limit,
-                     containing: "expression evaluations")
+                     containing: "units of work")
+        // Scanning a large value in a loop: `in` over a 1 MB string, `in` and `==` over a long list.
+        let big: JinjaValue = .string(String(repeating: "x", count: 1 << 20))
+        assertThrows(try render("{% for i in range(100000) %}{% if 'zz' in big %}{% endif %}{% endfor %}",
+                                ["big": big]), kind: .limit, containing: "units of work")
+        assertThrows(try render("{% set l = range(50000) | list %}{% for i in range(100000) %}"
+            + "{% if -1 in l or l == l %}{% endif %}{% endfor %}"), kind: .limit, containing: "units of work")
+        // Lists cannot double their way to exhausting memory, nor split into millions of parts.
+        assertThrows(try render("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}"
+            + "{% endfor %}"), kind: .limit, containing: "lists of at most")
+        assertThrows(try render("{{ big.split('x') | length }}", ["big": big]), kind: .limit,
+                     containing: "lists of at most")
+        XCTAssertEqual(try render("{{ big.split('x', 3) | length }} {{ (big | list)[:2] | length }}",
+                                  ["big": .string("axbxcxdxe")]), "4 2")
     }
 
     func testNestingIsBounded() throws {

@@ -16,7 +16,8 @@ struct JinjaEvaluator {
     private(set) var output = ""
     private var outputLength = 0
     private var iterations = 0
-    private var evaluationSteps = 0
+    /// Work done so far (shared with helpers that cannot mutate the evaluator).
+    let budget = JinjaBudget()
     private var builtBytes = 0
     /// Line of the statement being run, for error messages.
     var line = 1
@@ -126,9 +127,17 @@ struct JinjaEvaluator {
     /// The items a `for` loop visits: list items, dict keys, string characters; undefined is empty.
     func iterate(_ value: JinjaValue) throws -> [JinjaValue] {
         switch value {
-        case .array(let a): return a
-        case .object(let o): return o.keys.map { .string($0) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .array(let a):
+            try budget.charge(a.count)
+            return a
+        case .object(let o):
+            try budget.charge(o.keys.count)
+            return o.keys.map { .string($0) }
+        case .string(let s):
+            guard case .array(let characters) = try checkedList(s.unicodeScalars.map { .string(String($0)) }) else {
+                return []
+            }
+            return characters
         case .undefined: return []
         default:
             throw JinjaError(.runtime, "expected a list, dict or string to iterate over, found a \(value.typeName)",
@@ -230,11 +239,7 @@ struct JinjaEvaluator {
     mutating func eval(_ e: JinjaExpr) throws -> JinjaValue {
         try enter()
         defer { depth -= 1 }
-        evaluationSteps += 1
-        guard evaluationSteps <= JinjaLimits.maxEvaluationSteps else {
-            throw JinjaError(.limit, "expected at most \(JinjaLimits.maxEvaluationSteps) expression evaluations in "
-                + "one render, found more; the template computes too much", line: line)
-        }
+        try budget.charge(1)
         let value = try evalNode(e)
         switch (e, value) {
         case (.binary, .string(let s)), (.filter, .string(let s)), (.call, .string(let s)):
@@ -252,7 +257,7 @@ struct JinjaEvaluator {
         switch e {
         case .literal(let v): return v
         case .name(let n): return lookup(n)
-        case .list(let items): return try checkedNesting(.array(try items.map { try eval($0) }))
+        case .list(let items): return try checkedNesting(try checkedList(try items.map { try eval($0) }))
         case .dict(let pairs):
             var o = JinjaObject()
             for (k, v) in pairs {

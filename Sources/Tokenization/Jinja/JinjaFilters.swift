@@ -37,6 +37,7 @@ extension JinjaEvaluator {
     mutating func applyFilter(_ name: String, _ value: JinjaValue, _ positional: [JinjaValue],
                               _ keyword: [String: JinjaValue]) throws -> JinjaValue {
         func arg(_ i: Int, _ n: String) -> JinjaValue? { argument(positional, keyword, i, n) }
+        if case .string(let s) = value { try budget.chargeScan(bytes: s.utf8.count) }
         if ["selectattr", "rejectattr", "select", "reject", "map"].contains(name), !value.isTruthy {
             // Jinja's select/reject/map skip a falsy input (`tools` = none) instead of failing.
             return .array([])
@@ -159,7 +160,11 @@ extension JinjaEvaluator {
             return .array(out)
         case "unique":
             var out: [JinjaValue] = []
-            for item in try iterate(value) where !out.contains(where: { $0.pythonEquals(item) }) { out.append(item) }
+            for item in try iterate(value) {
+                var seen = false
+                for kept in out where try equals(kept, item) { seen = true; break }
+                if !seen { out.append(item) }
+            }
             return .array(out)
         default:
             throw JinjaError(.runtime, "expected a supported filter, found '\(name)'; supported: trim, length, count, "
@@ -200,8 +205,8 @@ extension JinjaEvaluator {
                     + other.typeName, line: line)
             }
             return i % j == 0
-        case "eq", "equalto", "==": return value.pythonEquals(other)
-        case "ne", "!=": return !value.pythonEquals(other)
+        case "eq", "equalto", "==": return try equals(value, other)
+        case "ne", "!=": return !(try equals(value, other))
         case "sameas": return value == other
         case "lt", "lessthan", "<": return try binary("<", value, other).isTruthy
         case "le", "<=": return try binary("<=", value, other).isTruthy

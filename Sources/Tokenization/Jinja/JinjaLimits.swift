@@ -10,10 +10,14 @@ public enum JinjaLimits {
     /// Largest rendered output, and largest string value or printed value
     /// built, in UTF-8 bytes (16 MiB: millions of tokens, far past any context).
     public static let maxOutputLength = 16 << 20
-    /// Expression evaluations allowed in one render: bounds the work of
-    /// templates that compute without looping (every fixture template renders
-    /// a 500-message conversation well inside it: ChatTemplateFixtureTests).
-    public static let maxEvaluationSteps = 2_000_000
+    /// Work allowed in one render, in units of one expression evaluation, one
+    /// list item or dict entry visited (iterating, `in`, `==`, filters), or 16
+    /// bytes of string scanned: bounds templates that compute without looping
+    /// or scan large values in loops (every fixture template renders a
+    /// 500-message conversation well inside it: ChatTemplateFixtureTests).
+    public static let maxWorkUnits = 4_000_000
+    /// Longest list a template may build (by `+`, `split`, `list`, `range`…).
+    public static let maxListLength = 100_000
     /// Total UTF-8 bytes of strings that operators, filters and calls may build
     /// in one render (intermediate concatenations included): bounds the time a
     /// template can spend copying large strings it never prints.

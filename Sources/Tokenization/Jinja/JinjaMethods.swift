@@ -15,6 +15,7 @@ extension JinjaEvaluator {
         func arg(_ i: Int, _ n: String) -> JinjaValue? { argument(positional, keyword, i, n) }
         switch receiver {
         case .string(let s):
+            try budget.chargeScan(bytes: s.utf8.count)
             switch method {
             case "strip", "lstrip", "rstrip":
                 let chars = try stringArgument(arg(0, "chars"), method)
@@ -22,7 +23,10 @@ extension JinjaEvaluator {
             case "split":
                 let sep = try stringArgument(arg(0, "sep"), "split")
                 if sep == "" { throw JinjaError(.runtime, "expected a non-empty separator for split, found ''", line: line) }
-                return .array(JinjaStrings.split(s, sep, maxSplit: arg(1, "maxsplit")?.int ?? -1).map { .string($0) })
+                // At most maxListLength + 1 parts are made, so an over-long result is refused, not built.
+                let requested = arg(1, "maxsplit")?.int ?? -1
+                let cap = requested < 0 ? JinjaLimits.maxListLength : min(requested, JinjaLimits.maxListLength)
+                return try checkedList(JinjaStrings.split(s, sep, maxSplit: cap).map { .string($0) })
             case "startswith", "endswith":
                 let candidates: [JinjaValue]
                 switch arg(0, "prefix") {
@@ -52,7 +56,7 @@ extension JinjaEvaluator {
             }
         case .object(let o):
             switch method {
-            case "items": return .array(o.keys.map { .array([.string($0), o[$0] ?? .none]) })
+            case "items": return try checkedList(o.keys.map { .array([.string($0), o[$0] ?? .none]) })
             case "keys": return .array(o.keys.map { .string($0) })
             case "values": return .array(o.keys.map { o[$0] ?? .none })
             case "get":

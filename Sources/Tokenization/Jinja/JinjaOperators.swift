@@ -21,8 +21,8 @@ extension JinjaEvaluator {
 
     func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue) throws -> JinjaValue {
         switch op {
-        case "==": return .bool(a.pythonEquals(b))
-        case "!=": return .bool(!a.pythonEquals(b))
+        case "==": return .bool(try equals(a, b))
+        case "!=": return .bool(!(try equals(a, b)))
         case "<", ">", "<=", ">=":
             let order: Int
             if let x = a.number, let y = b.number {
@@ -44,8 +44,12 @@ extension JinjaEvaluator {
             switch b {
             case .string(let s):
                 guard case .string(let needle) = a else { throw typeError(op, a, b) }
+                try budget.chargeScan(bytes: s.utf8.count * max(1, min(needle.utf8.count, 64)))
                 found = needle.isEmpty || s.contains(needle)
-            case .array(let items): found = items.contains { $0.pythonEquals(a) }
+            case .array(let items):
+                var hit = false
+                for item in items where try equals(item, a) { hit = true; break }
+                found = hit
             case .object(let o):
                 guard case .string(let key) = a else { found = false; break }
                 found = o[key] != nil
@@ -58,7 +62,7 @@ extension JinjaEvaluator {
         case "+":
             switch (a, b) {
             case (.string(let x), .string(let y)): return try checkedString(x + y)
-            case (.array(let x), .array(let y)): return .array(x + y)
+            case (.array(let x), .array(let y)): return try checkedList(x + y)
             default: return try arithmetic(op, a, b)
             }
         case "*":
