@@ -79,6 +79,9 @@ let package = Package(
             swiftSettings: fastMath),
 
         // MARK: Tests
+        // Helpers shared by the test targets (seeded generator, temporary directories,
+        // package paths, test values); a regular target, so test targets can depend on it.
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Platform"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
@@ -86,12 +89,12 @@ let package = Package(
                     dependencies: ["Transformer", "Layers", "Objectives", "Optimization", "Tensors", "Platform"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors", "Transformer"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors", "Tokenization"]),
         .testTarget(name: "CommTests", dependencies: ["Comm"]),
         .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors", "TestSupport"]),
         .testTarget(name: "MergingTests",
                     dependencies: ["Merging", "Comm", "Configs", "ModelIO", "Transformer", "Checkpoint", "Tensors"]),
         .testTarget(name: "RolesTests",
