@@ -1,9 +1,11 @@
 import Checkpoint
 import Configs
 import Foundation
-@testable import Merging
+import Merging
 import ModelIO
+@testable import Roles
 import Tensors
+import TestSupport
 import Transformer
 import XCTest
 

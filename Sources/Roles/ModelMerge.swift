@@ -1,5 +1,6 @@
 import Configs
 import Foundation
+import Merging
 import ModelIO
 import Tensors
 import Transformer
@@ -7,7 +8,7 @@ import Transformer
 /// What `ModelMerge.run` did.
 public struct ModelMergeSummary: Equatable, Sendable {
     /// The method.
-    public let method: MergeMethod
+    public let method: MergeRecipe.Method
     /// Branch models in order with their weight and density.
     public let branches: [(path: String, weight: Double, density: Double)]
     /// The base model, if the method uses one.
