@@ -14,3 +14,15 @@ public func temporaryDirectory(_ test: XCTestCase) throws -> String {
     test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
     return dir
 }
+
+extension XCTestCase {
+    /// A fresh path in the temporary directory, named after the test case and `name`, that
+    /// does not exist yet (for code that creates its own directory, such as a run's
+    /// output); whatever is there is removed when the test ends.
+    public func temporaryPath(_ name: String) -> String {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(type(of: self))-\(name)-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+}
