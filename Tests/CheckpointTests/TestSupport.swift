@@ -3,19 +3,11 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Asserts that `body` throws a `CheckpointError` whose description contains every fragment.
+/// Asserts that `body` throws a `CheckpointError` (of `kind`, when given) whose description contains every fragment.
 func assertCheckpointError<T>(_ body: @autoclosure () throws -> T, kind: CheckpointError.Kind? = nil,
                               mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-    do {
-        _ = try body()
-        XCTFail("expected a CheckpointError mentioning \(fragments)", file: file, line: line)
-    } catch let error as CheckpointError {
+    assertThrows(try body(), CheckpointError.self, mentions: fragments, file: file, line: line) { error in
         if let kind { XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line) }
-        for f in fragments {
-            XCTAssertTrue(error.description.contains(f), "'\(error)' should mention '\(f)'", file: file, line: line)
-        }
-    } catch {
-        XCTFail("expected a CheckpointError, got \(error)", file: file, line: line)
     }
 }
 

@@ -13,19 +13,11 @@ extension SplitMix64 {
     }
 }
 
-/// Asserts that `body` throws a `ModelIOError` whose description contains every fragment.
+/// Asserts that `body` throws a `ModelIOError` (of `kind`, when given) whose description contains every fragment.
 func assertModelIOError<T>(_ body: @autoclosure () throws -> T, kind: ModelIOError.Kind? = nil,
                            mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-    do {
-        _ = try body()
-        XCTFail("expected a ModelIOError mentioning \(fragments)", file: file, line: line)
-    } catch let error as ModelIOError {
+    assertThrows(try body(), ModelIOError.self, mentions: fragments, file: file, line: line) { error in
         if let kind { XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line) }
-        for f in fragments {
-            XCTAssertTrue(error.description.contains(f), "'\(error)' should mention '\(f)'", file: file, line: line)
-        }
-    } catch {
-        XCTFail("expected a ModelIOError, got \(error)", file: file, line: line)
     }
 }
 
