@@ -22,6 +22,7 @@ public struct ModelMergeSummary: Equatable, Sendable {
     /// Options accepted without effect, and conversions done.
     public let notes: [String]
 
+    /// Field by field (tuples are not Equatable, so `branches` is compared by its parts).
     public static func == (a: Self, b: Self) -> Bool {
         a.method == b.method && a.base == b.base && a.parameterCount == b.parameterCount && a.output == b.output
             && a.dtype == b.dtype && a.notes == b.notes
