@@ -53,11 +53,11 @@ struct MoTRound {
             var roundConfig = mc
             // DARE draws a new mask each round (the same on every rank).
             roundConfig.seed = (mc.seed ?? ctx.config.trainer.seed) &+ (round - 1)
+            let plan = try MergePlan(config: roundConfig, branchCount: bc.size, defaultSeed: ctx.config.trainer.seed)
             try base.withUnsafeBufferPointer { bp in
                 // Segments = tensors: TIES trims each tensor separately, as mergekit does.
-                _ = try allreduceMerge(branch: model.parameters.buffer, base: bp, comm: bc,
-                                       config: roundConfig, runSeed: ctx.config.trainer.seed,
-                                       segments: model.layout.entries.map(\.range))
+                try allreduceMerge(branch: model.parameters.buffer, base: bp, comm: bc, recipe: plan.recipe,
+                                   segments: model.layout.entries.map(\.range))
             }
             observer?.didMerge(MoTRoundRecord(round: round, base: base, branch: branch, merge: roundConfig,
                                               merged: model.parameters.toArray()))

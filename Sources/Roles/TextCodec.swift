@@ -1,5 +1,4 @@
 import Tokenization
-import Transformer
 
 /// Text ↔ token ids for a policy, whatever the tokenizer.
 public protocol TextCodec {
@@ -27,7 +26,9 @@ extension TextCodec {
 public struct CharCodec: TextCodec {
     /// The underlying tokenizer.
     public let tokenizer: CharTokenizer
+    /// The `<eos>` id.
     public let eos: Int32
+    /// The `<pad>` id.
     public let pad: Int32
 
     /// A codec over `alphabet`.
@@ -36,8 +37,11 @@ public struct CharCodec: TextCodec {
         pad = tokenizer.specialID("<pad>")!
         eos = tokenizer.specialID("<eos>")!
     }
+    /// Ids of `text`; throws for a character outside the alphabet.
     public func encode(_ text: String) throws -> [Int32] { try tokenizer.encode(text) }
+    /// Text of `ids` without `<pad>` and `<eos>`.
     public func decode(_ ids: [Int32]) -> String { tokenizer.decode(ids, skipSpecials: true) }
+    /// Alphabet plus the two specials.
     public var vocabSize: Int { tokenizer.vocabSize }
 }
 
@@ -45,7 +49,9 @@ public struct CharCodec: TextCodec {
 public struct BPECodec: TextCodec {
     /// The underlying tokenizer.
     public let tokenizer: ByteLevelBPE
+    /// `<|im_end|>`, else `<|endoftext|>`, else 0.
     public let eos: Int32
+    /// `<|endoftext|>`, else 0.
     public let pad: Int32
 
     /// Wraps `tokenizer`.
@@ -54,10 +60,13 @@ public struct BPECodec: TextCodec {
         eos = tokenizer.id(of: "<|im_end|>") ?? tokenizer.id(of: "<|endoftext|>") ?? 0
         pad = tokenizer.id(of: "<|endoftext|>") ?? 0
     }
+    /// Ids of `text`; special-token spellings in it become their ids.
     public func encode(_ text: String) throws -> [Int32] { tokenizer.encode(text, allowSpecial: true) }
+    /// Text of `ids` with special tokens dropped.
     public func decode(_ ids: [Int32]) -> String {
         tokenizer.decode(ids.filter { !tokenizer.isSpecial($0) })
     }
+    /// The tokenizer's vocabulary size.
     public var vocabSize: Int { tokenizer.vocabSize }
 
     /// A ChatML user turn plus the assistant header when the vocabulary has
@@ -67,32 +76,3 @@ public struct BPECodec: TextCodec {
         return ChatTemplate.chatML.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
     }
 }
-
-/// One prompt of a dataset, with what the verifier needs.
-public struct PromptItem: Equatable, Sendable {
-    /// Text given to the model.
-    public var prompt: String
-    /// Reference answer.
-    public var groundTruth: String
-    /// Benchmark or family name (metrics are reported per source).
-    public var dataSource: String
-
-    /// Creates an item.
-    public init(prompt: String, groundTruth: String, dataSource: String) {
-        self.prompt = prompt; self.groundTruth = groundTruth; self.dataSource = dataSource
-    }
-}
-
-/// Outcome of checking one response.
-public struct Verdict: Sendable {
-    /// The extracted answer matched.
-    public var correct: Bool
-    /// The check ran out of time (counted, scored as wrong).
-    public var timedOut: Bool
-
-    /// Creates a verdict.
-    public init(correct: Bool, timedOut: Bool = false) { self.correct = correct; self.timedOut = timedOut }
-}
-
-/// Checks a response against an item.
-public typealias VerifyFunction = (_ response: String, _ item: PromptItem) -> Verdict
