@@ -1,5 +1,6 @@
 import Foundation
 import ModelIO
+import TestSupport
 import Tokenization
 import XCTest
 

@@ -2,7 +2,6 @@ import Checkpoint
 import Comm
 import Configs
 import Foundation
-import Merging
 import Tensors
 
 /// What a MoT run keeps across checkpoints.
