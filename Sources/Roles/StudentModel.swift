@@ -31,7 +31,7 @@ enum StudentModel {
                                           need: need), codec)
         }
         let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64)
-        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer))
+        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate))
     }
 
     /// The model saved in checkpoint `path`, checked against the built-in

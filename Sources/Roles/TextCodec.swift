@@ -14,12 +14,12 @@ public protocol TextCodec {
     var pad: Int32 { get }
     /// The text actually given to the model for a task prompt (a chat
     /// template for instruction-tuned models; unchanged for char-level tasks).
-    func formatPrompt(_ text: String) -> String
+    func formatPrompt(_ text: String) throws -> String
 }
 
 extension TextCodec {
     /// Unchanged by default.
-    public func formatPrompt(_ text: String) -> String { text }
+    public func formatPrompt(_ text: String) throws -> String { text }
 }
 
 /// The char-level codec of the synthetic tasks: `<pad>`, `<eos>`, then the alphabet.
@@ -54,9 +54,13 @@ public struct BPECodec: TextCodec {
     /// `<|endoftext|>`, else 0.
     public let pad: Int32
 
-    /// Wraps `tokenizer`.
-    public init(tokenizer: ByteLevelBPE) {
+    /// The model's chat template (nil: ChatML when the vocabulary has its tokens).
+    public let chatTemplate: ModelChatTemplate?
+
+    /// Wraps `tokenizer`, rendering prompts with `chatTemplate`.
+    public init(tokenizer: ByteLevelBPE, chatTemplate: ModelChatTemplate? = nil) {
         self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
         eos = tokenizer.id(of: "<|im_end|>") ?? tokenizer.id(of: "<|endoftext|>") ?? 0
         pad = tokenizer.id(of: "<|endoftext|>") ?? 0
     }
@@ -69,9 +73,13 @@ public struct BPECodec: TextCodec {
     /// The tokenizer's vocabulary size.
     public var vocabSize: Int { tokenizer.vocabSize }
 
-    /// A ChatML user turn plus the assistant header when the vocabulary has
-    /// ChatML's special tokens (SmolLM2-Instruct, Qwen2), else the raw text.
-    public func formatPrompt(_ text: String) -> String {
+    /// One user turn rendered with the model's own chat template (as
+    /// transformers' `apply_chat_template` with the generation prompt); without
+    /// one, ChatML when the vocabulary has ChatML's special tokens, else the raw text.
+    public func formatPrompt(_ text: String) throws -> String {
+        if let chatTemplate, chatTemplate.source != nil {
+            return try chatTemplate.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
+        }
         guard tokenizer.id(of: "<|im_start|>") != nil else { return text }
         return ChatTemplate.chatML.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
     }

@@ -88,7 +88,7 @@ struct MoTBranchTraining {
                          segments: model.layout.entries.map { DecaySegment(range: $0.range, decays: $0.decays) })
         let schedule = LRSchedule(peak: warm.lr, warmupSteps: max(1, steps / 20), totalSteps: steps, minRatio: 0.1)
         let encoded = try examples.map { ex -> (prompt: [Int32], completion: [Int32]) in
-            (try codec.encode(codec.formatPrompt(ex.prompt)), try codec.encode(ex.completion) + [codec.eos])
+            (try codec.encode(try codec.formatPrompt(ex.prompt)), try codec.encode(ex.completion) + [codec.eos])
         }
         let n = encoded.count, B = min(warm.batchSize, n)
         var order: [Int] = [], cursor = 0, epoch = 0

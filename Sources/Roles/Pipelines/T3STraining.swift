@@ -27,7 +27,7 @@ struct T3STraining {
         try (0..<count).map { i in
             let (item, completion) = ctx.data.item(step: 0, index: i, purpose: SeedPurpose.warmStartData.rawValue)
             guard let completion else { throw JobError("t3s trains on worked solutions; \(item.dataSource) has none") }
-            return T3SExample(item: item, prompt: try ctx.codec.encode(ctx.codec.formatPrompt(item.prompt)),
+            return T3SExample(item: item, prompt: try ctx.codec.encode(try ctx.codec.formatPrompt(item.prompt)),
                               completion: try ctx.codec.encode(completion) + [ctx.codec.eos])
         }
     }
