@@ -17,7 +17,7 @@ SEEDS="${SEEDS:-1 2 3}"
 ARMS="${ARMS:-sft t3s anti random rrt}"
 OUT="${OUT:-runs/t3s-exp}"
 STUDENT_STEPS="${STUDENT_STEPS:-600}"
-STEPS="${STEPS:-150}"
+STEPS="${STEPS:-300}"
 mkdir -p "$OUT"
 common=(data.max_prompt_length=16 data.max_response_length=72 rollout.max_new_tokens=72 model.tiny.max_seq_len=96
         "data.val_files=[synthetic:addition:3]" data.val_batch_size=256)
