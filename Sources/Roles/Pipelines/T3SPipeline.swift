@@ -99,9 +99,7 @@ final class T3SPipeline: JobPipeline {
     private func finish(step: Int) throws -> JobStop? {
         guard ctx.config.checkpoint.saveFreq > 0 else { return nil }
         _ = try ctx.syncWeights()
-        try CheckpointSaver(ctx: ctx, pipeline: self, parameterCounts: { [unowned self] in
-            shardCounts(total: self.ctx.model.parameters.count, parts: self.ctx.learnerComm?.size ?? 1)
-        }).save(step: step)
+        try CheckpointSaver(ctx: ctx, pipeline: self).save(step: step)
         return nil
     }
 }
