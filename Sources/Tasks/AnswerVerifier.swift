@@ -15,7 +15,9 @@ public enum AnswerFormat: String, CaseIterable, Sendable {
     /// Source names (lower-cased, any `owner/` prefix dropped) per format.
     public static let sources: [AnswerFormat: [String]] = [
         .numeric: ["gsm8k", "gsm8k_train", "gsm_hard", "gsm-hard", "svamp", "asdiv", "mawps"],
-        .boxed: ["math", "math500", "math-500", "math_oai", "hendrycks_math", "competition_math"],
+        // verl's names: `lighteval/MATH`, `DigitalLearningGmbH/MATH-lighteval`, `HuggingFaceH4/MATH-500`, `math_dapo`.
+        .boxed: ["math", "math500", "math-500", "math_oai", "hendrycks_math", "competition_math", "math-lighteval",
+                 "math_lighteval", "math_dapo", "aime", "aime24", "aime25", "aime2024", "aime2025", "amc", "amc23"],
         .synthetic: ["synthetic"] + SyntheticFamilies.all.map(\.name),
     ]
 
