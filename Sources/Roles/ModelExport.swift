@@ -67,6 +67,11 @@ public enum ModelExport {
         } else {
             let gguf = try GGUFFile(path: source)
             let spec = try tokenizerSpec(from: gguf)
+            guard spec.tokens.count <= model.config.vocabSize else {
+                throw ModelInputError(description: "tokenizer source \(source): expected at most \(model.config.vocabSize) "
+                    + "tokens (the checkpoint's vocabulary), found \(spec.tokens.count). Pass --tokenizer-from with the "
+                    + "model the run started from.")
+            }
             try exportHuggingFace(config: model.config, tensors: model.namedTensors(), to: output, dtype: dtype,
                                   tokenIDs: HuggingFaceTokenIDs(spec))
             try writeHuggingFaceTokenizer(spec, source: source, to: output, modelMaxLength: model.config.maxSeqLen)

@@ -1,3 +1,5 @@
+import Comm
+import Configs
 import Foundation
 import ModelIO
 @testable import Roles
@@ -68,6 +70,40 @@ final class ModelExportTests: XCTestCase {
         let block = model.extend(cache: cache, slots: [Int](repeating: 0, count: tokens.count), tokens: tokens,
                                  logitRows: [tokens.count - 1])
         return Array(UnsafeBufferPointer(start: block.row(0), count: block.vocab))
+    }
+
+    func testATinyRunsCheckpointExportsItsWeightsAndSaysItHasNoTokenizer() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("export-ckpt-\(getpid())-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let config = try Config.load(yamlFile: nil, overrides: CheckpointStudentTests.lengths + CheckpointStudentTests.shape
+                                     + ["trainer.pipeline=sft", "checkpoint.save_freq=1", "trainer.val_before_train=false"])
+        try config.validate()
+        var job: ClusterJob?
+        try LoopbackWorld.run(size: 1) { comm in
+            let j = try ClusterJob(world: comm, layout: try RankLayout(roles: [[.learner, .rollout]]), config: config,
+                                   warmStart: WarmStart(steps: 2, batchSize: 4, lr: 3e-3), root: LoopbackJobTests.root,
+                                   runDirectory: base + "/run")
+            try j.run()
+            job = j
+        }
+        let sft = try XCTUnwrap(job)
+        let notes = try ModelExport.export(base + "/run", to: base + "/hf")
+        XCTAssertTrue(notes.contains { $0.contains("no tokenizer written") }, "\(notes)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: base + "/hf/tokenizer.json"))
+        let (hf, tensors) = try importHuggingFace(directory: base + "/hf")
+        XCTAssertEqual(hf.dim, 32)
+        XCTAssertEqual(hf.layers, 3)
+        let saved = sft.model.namedTensors()
+        XCTAssertEqual(Set(tensors.keys), Set(saved.keys).subtracting(hf.tiedEmbeddings ? ["lm_head.weight"] : []))
+        // The tiny model uses rotate-half RoPE, so every tensor comes back unchanged.
+        XCTAssertEqual(sft.model.config.ropeStyle, .rotateHalf)
+        for (name, t) in tensors { XCTAssertEqual(t, saved[name], name) }
+        // A tokenizer larger than the model's vocabulary is refused, naming both sizes.
+        if FileManager.default.fileExists(atPath: Self.gguf) {
+            XCTAssertThrowsError(try ModelExport.export(base + "/run", to: base + "/hf2", tokenizerFrom: Self.gguf)) { e in
+                XCTAssertTrue("\(e)".contains("found 49152"), "\(e)")
+            }
+        }
     }
 
     func testAPathThatIsNeitherGGUFNorCheckpointSaysWhatIsExpected() {
