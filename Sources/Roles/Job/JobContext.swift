@@ -36,6 +36,8 @@ final class JobContext {
     var evaluations: [(step: Int, metrics: [String: Double])] = []
     /// The leader's metrics of the last step or MoT round (for the checkpoint manifest and retention).
     var lastStepMetrics: [String: Double] = [:]
+    /// Seconds the last checkpoint took on this rank (0 before the first): whether a signalled job's save fits its grace time.
+    var lastSaveSeconds = 0.0
 
     var leaderRank: Int { layout.ranks(.learner)[0] }
     var isLeader: Bool { world.rank == leaderRank }
@@ -87,11 +89,21 @@ final class JobContext {
         if !bytes.isEmpty { throw JobError("\(what): \(String(decoding: bytes, as: UTF8.self))") }
     }
 
-    /// Whether any rank was asked to stop (SIGUSR1 or a test hook): one small
-    /// allreduce at each step boundary so every rank stops after the same step.
-    func stopRequestedEverywhere(afterStep step: Int) throws -> Bool {
-        let local = StopRequest.isRequested || (observer?.shouldStop(afterStep: step) ?? false)
-        return try world.allreduceMax([local ? 1 : 0])[0] > 0
+    /// The stop any rank was asked for (SIGUSR1, SIGTERM, SIGINT or a test hook),
+    /// or nil: one small allreduce at each step boundary so every rank stops
+    /// after the same step and takes the same decision about its checkpoint.
+    func stopRequestedEverywhere(afterStep step: Int) throws -> AgreedStop? {
+        let hook = observer?.shouldStop(afterStep: step) ?? false
+        let signal = StopRequest.isRequested ? StopRequest.signal : (hook ? SIGUSR1 : 0)
+        let agreed = try world.allreduceMax([AgreedStop.code(signal), StopRequest.secondsSinceSignal, lastSaveSeconds])
+        guard agreed[0] > 0 else { return nil }
+        return AgreedStop(signal: AgreedStop.signal(code: agreed[0]), elapsed: agreed[1], lastSave: agreed[2])
+    }
+
+    /// Starts a phase of the job with its own time limit on waiting for the other
+    /// ranks (`seconds` from the config key `key`; 0 = none). See `Deadline`.
+    func startPhase(_ phase: String, seconds: Double, key: String) {
+        world.setDeadline(Deadline(phase: phase, seconds: seconds, key: key))
     }
 
     /// The sampling settings of training rollouts (`rollout.*`), for RL and distillation.
