@@ -29,6 +29,19 @@ public struct Deadline: Sendable, CustomStringConvertible {
         expiresAt = Deadline.now() + seconds
     }
 
+    private init(phase: String, seconds: Double, key: String, expiresAt: Double) {
+        self.phase = phase
+        self.seconds = seconds
+        self.key = key
+        self.expiresAt = expiresAt
+    }
+
+    /// The same deadline `seconds` later: a phase that was paused while a nested one
+    /// (an evaluation) ran under its own budget.
+    public func extended(by seconds: Double) -> Deadline {
+        Deadline(phase: phase, seconds: self.seconds, key: key, expiresAt: expiresAt + max(0, seconds))
+    }
+
     /// Seconds on the monotonic clock (unaffected by changes of the wall clock).
     public static func now() -> Double {
         var ts = timespec()

@@ -170,8 +170,8 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     public var seed: Int = 1
     /// Which job runs. Default: `rl`.
     public var pipeline: Pipeline = .rl
-    /// Seconds a step (with its evaluation) may take before a rank that waits for a frozen or
-    /// cut-off rank aborts the job, naming it; 0 = no limit. Default: `1800`.
+    /// Seconds a step (and, separately, an evaluation) may take before a rank that waits for a
+    /// frozen or cut-off rank aborts the job, naming it; 0 = no limit. Default: `1800`.
     public var stepTimeoutS: Double = 1800
     /// The same for the start-up (model and teacher loading, resume, warm start) together with
     /// the first step; null = 3 × `step_timeout_s`. Default: `null`.

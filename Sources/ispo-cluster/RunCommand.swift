@@ -54,7 +54,8 @@ struct Run: ParsableCommand {
         // SIGUSR1 (Slurm's --signal=B:USR1@…), SIGTERM (preemption, scancel), SIGINT (Ctrl-C): checkpoint
         // at the end of the step within trainer.signal_grace_s and exit; a second signal exits at once.
         StopRequest.installSignalHandler(graceSeconds: config.trainer.signalGraceS)
-        // The start-up (loading, resume, warm start) and the first step share one budget; StepLoop sets the next ones.
+        // The start-up (the run lock here; then loading, resume, warm start: JobContext) and the first step
+        // share one budget; StepLoop sets the next ones.
         world.setDeadline(Deadline(phase: "start-up and the first step", seconds: config.trainer.firstStepBudgetS,
                                    key: config.trainer.firstStepTimeoutS == nil ? "trainer.step_timeout_s (×3 for the first step)"
                                                                                  : "trainer.first_step_timeout_s"))

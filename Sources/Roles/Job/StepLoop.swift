@@ -9,8 +9,9 @@ import Foundation
 /// checkpoint of step 0.
 ///
 /// Time limits (`Deadline`): the start-up and the first step of this run share
-/// `trainer.first_step_timeout_s` (set by the CLI), every later step (with its
-/// evaluation) has `trainer.step_timeout_s`, every save `checkpoint.write_timeout_s`.
+/// `trainer.first_step_timeout_s` (set by `JobContext`), every later step has
+/// `trainer.step_timeout_s`, every evaluation the same again (`Evaluator`), every
+/// save `checkpoint.write_timeout_s`.
 /// A stop on a signal skips the checkpoint when it would end past `trainer.signal_grace_s`.
 struct StepLoop {
     let ctx: JobContext
