@@ -79,14 +79,15 @@ final class RunLockTests: XCTestCase {
 
     func testEveryRankLearnsTheRefusal() throws {
         let dir = try tempDir()
-        try write(RunLockHolder(host: "node-z", pid: 7, slurmJobId: "123", started: "s"), in: dir)
+        try write(RunLockHolder(host: "node-z", pid: 7, slurmJobId: nil, started: "s"), in: dir)
         let errors = LockedList()
-        try? LoopbackWorld.run(size: 3) { comm in
+        try LoopbackWorld.run(size: 3) { comm in
             do { _ = try RunLock.acquire(world: comm, leader: 1, runDirectory: dir) } catch { errors.append("\(error)") }
         }
         XCTAssertEqual(errors.items.count, 3)
         XCTAssertEqual(Set(errors.items).count, 1, "every rank throws the leader's message")
-        XCTAssertTrue(errors.items.first?.contains("Slurm job 123") ?? false)
+        XCTAssertTrue(errors.items.first?.contains("host node-z, pid 7, started s") ?? false, errors.items.first ?? "")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run.lock"), "the holder's lock stays")
     }
 }
 

@@ -121,15 +121,18 @@ public struct RunLock {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: squeue)
         p.arguments = ["-h", "-j", job, "-o", "%i"]
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         do { try p.run() } catch { return nil }
         let end = Date().addingTimeInterval(10)
         while p.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning { p.terminate(); return nil }
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        // squeue exits non-zero ("Invalid job id specified") for a job it has forgotten.
-        return p.terminationStatus == 0 && !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        let error = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if p.terminationStatus == 0 { return !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        // A job squeue has forgotten: "Invalid job id specified". Any other failure (no
+        // controller reachable) says nothing about the job.
+        return error.contains("Invalid job id") ? false : nil
     }
 }
