@@ -11,7 +11,7 @@ public final class ClusterJob {
     let ctx: JobContext
     /// The pipeline that ran (after `run()`), for tests to inspect its state.
     private(set) var pipeline: RunningPipeline?
-    /// Set when `run()` returned early after a stop request (SIGUSR1, SIGTERM, SIGINT), with the checkpoint it wrote.
+    /// Set when `run()` returned early after a stop request (SIGUSR1), with the checkpoint it wrote.
     public private(set) var stopped: JobStop?
 
     /// The pipeline types, one case each: adding a pipeline is one file and one case.
@@ -72,7 +72,7 @@ public final class ClusterJob {
     }
 
     /// Runs the configured pipeline to the end, or until a stop request
-    /// (a signal), after which it checkpoints the step and returns with `stopped` set.
+    /// (SIGUSR1), after which it checkpoints the step and returns with `stopped` set.
     /// Resumes first when `checkpoint.resume_mode` finds a checkpoint.
     public func run() throws {
         let resumed = try JobResume(ctx: ctx).restore()
