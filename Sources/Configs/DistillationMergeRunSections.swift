@@ -166,10 +166,6 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     public var logFreq: Int = 1
     /// Write `<run>/rollouts/<step>.jsonl`. Default: `true`.
     public var dumpRollouts: Bool = true
-    /// Seed of the run (top-level alias `seed`); every stream derives from it. Default: `1`.
-    public var seed: Int = 1
-    /// Which job runs. Default: `rl`.
-    public var pipeline: Pipeline = .rl
     /// Seconds a step (and, separately, an evaluation) may take before a rank that waits for a
     /// frozen or cut-off rank aborts the job, naming it; 0 = no limit. Default: `1800`.
     public var stepTimeoutS: Double = 1800
@@ -179,6 +175,10 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     /// Seconds after SIGUSR1, SIGTERM or SIGINT within which the current step must end and its
     /// checkpoint be written; past it the job exits without a new checkpoint. Default: `120`.
     public var signalGraceS: Double = 120
+    /// Seed of the run (top-level alias `seed`); every stream derives from it. Default: `1`.
+    public var seed: Int = 1
+    /// Which job runs. Default: `rl`.
+    public var pipeline: Pipeline = .rl
 
     /// The defaults.
     public init() {}
