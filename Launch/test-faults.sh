@@ -12,12 +12,26 @@
 #  4. full disk (a small tmpfs holds the checkpoints): a clear "No space left" error,
 #     exit non-zero, the previous checkpoint intact and no partial directory left.
 #     Needs mount(2) (root); otherwise the check is SKIPPED with the reason.
-# Last line: "fault tests: P passed, F failed, S skipped". BIN=... overrides the binary.
+#  5. kill -STOP of a rollout rank with trainer.step_timeout_s=10: the waiting ranks use
+#     little CPU, the job ends non-zero within FROZEN_BOUND s with one message naming the
+#     stopped rank and its host, the last checkpoint verifies;
+#  6. run lock: a second job on the same run directory is refused naming the holder;
+#     a lock left by a dead process is taken over; a clean end removes the lock;
+#  7. SIGTERM to every rank (what Slurm's scancel and preemption do): checkpoint at the
+#     end of the step, exit 75, the rerun resumes;
+#  8. SIGINT to every rank: checkpoint, exit 130; a second SIGINT during a checkpoint
+#     write exits at once and the rerun removes the tmp_ directory; a signal whose step
+#     overruns trainer.signal_grace_s exits 76 without a new checkpoint.
+# CASES="5 7" runs only those cases (default: all). Last line: "fault tests: P passed,
+# F failed, S skipped". BIN=... overrides the binary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/ispo-cluster}
 [[ -x "$BIN" ]] || { echo "[faults] $BIN not found: build it first (swift build -c release)"; echo "fault tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
 DEAD_RANK_BOUND=${DEAD_RANK_BOUND:-60}   # seconds a job with a dead rank may take to end
+FROZEN_BOUND=${FROZEN_BOUND:-25}         # seconds a job with a stopped rank may take to end (step_timeout_s=10)
+CASES=${CASES:-1 2 3 4 5 6 7 8}
+want() { [[ " $CASES " == *" $1 "* ]]; }
 JOB_BOUND=${JOB_BOUND:-300}              # seconds any job may take at all
 MPIRUN=(mpirun --oversubscribe --mca orte_abort_on_non_zero_status 1
         -x OMPI_MCA_mpi_yield_when_idle=1 -x OPENBLAS_NUM_THREADS=1)
@@ -115,6 +129,7 @@ kill_test() {
   else fail "$role kill: rerun (exit $rc, last step ${steps:-none})"; tail -15 "$T/$name.log"; fi
 }
 
+if want 1; then
 echo "[faults] uninterrupted reference run (3 ranks, 12 steps)"
 t_ref=$(now)
 rm -rf runs/fault-ref; run_job 3 fault-ref trainer.total_steps=12
@@ -127,12 +142,16 @@ kill_test fault-rollout 3 2 rollout 3
 ref=$(model_crcs fault-ref 12); got=$(model_crcs fault-rollout 12)
 if [[ -n "$ref" && "$ref" == "$got" ]]; then pass "rollout kill: resumed run's step-12 parameters and moments equal the uninterrupted run's (all tensor CRCs)"
 else fail "rollout kill: step-12 checkpoint differs from the uninterrupted run (CRCs '${got:0:60}' vs '${ref:0:60}')"; fi
+fi
 
+if want 2; then
 echo "[faults] 2. kill -9 of a learner (rank 1 of 2 learners + 1 rollout); rerun on 1 learner + 2 rollout"
 printf 'ranks:\n  - learner\n  - learner\n  - rollout\n' >"$T/two-learners.yaml"
 RESUME_ARGS=()   # the rerun uses the derived layout (1 learner): the moments are resharded
 kill_test fault-learner 3 1 learner 3 cluster.layout="$T/two-learners.yaml"
+fi
 
+if want 3; then
 echo "[faults] 3. SIGUSR1 to mpirun, then kill -9 during a checkpoint write"
 name=fault-write; rm -rf "runs/$name"
 PACE=1 start 3 "$name" trainer.total_steps=12
@@ -165,7 +184,9 @@ if [[ -n "${k:-}" ]]; then
     pass "rerun removed tmp_global_step_$m, resumed from global_step_$k and finished"
   else fail "rerun after the killed write (exit $rc)"; tail -10 "$T/$name.log"; fi
 fi
+fi
 
+if want 4; then
 echo "[faults] 4. full disk: the checkpoints directory on a small tmpfs"
 name=fault-disk; rm -rf "runs/$name"; mkdir -p "runs/$name" "$T/small"
 if mount -t tmpfs -o size=8m tmpfs "$T/small" 2>"$T/mount.err"; then
@@ -190,6 +211,116 @@ if mount -t tmpfs -o size=8m tmpfs "$T/small" 2>"$T/mount.err"; then
   rm -f "runs/$name/checkpoints"
 else
   skip "full disk: cannot mount a tmpfs here ($(head -1 "$T/mount.err")); needs root with mount permission"
+fi
+fi
+
+# cpu_ticks PID: user + system clock ticks the process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# signal_ranks SIG: SIG to every rank process of the running job (as Slurm's scancel
+# and preemption do; mpirun itself turns SIGTERM/SIGINT into SIGKILL after 1 s).
+signal_ranks() { local p; for p in $(pgrep -P "$job_pid"); do kill "-$1" "$p" 2>/dev/null; done; }
+
+if want 5; then
+echo "[faults] 5. kill -STOP of a rollout rank (rank 2 of 3) with trainer.step_timeout_s=10"
+name=fault-frozen; rm -rf "runs/$name"
+PACE=1 start 3 "$name" trainer.total_steps=40 trainer.step_timeout_s=10
+if wait_for "runs/$name/checkpoints/global_step_4/DONE" "$JOB_BOUND"; then
+  pid=$(rank_pid 2); waiting=$(rank_pid 0)" "$(rank_pid 1)
+  t0=$(now); kill -STOP "$pid"
+  sleep 1; declare -A before; for p in $waiting; do before[$p]=$(cpu_ticks "$p"); done
+  sleep 4; cpu=""; cpu_ok=1
+  for p in $waiting; do
+    pct=$(( ($(cpu_ticks "$p") - ${before[$p]}) * 100 / $(getconf CLK_TCK) / 4 )); cpu+="${pct}% "
+    (( pct < 20 )) || cpu_ok=0
+  done
+  if [[ $cpu_ok == 1 ]]; then pass "frozen rank: the waiting ranks 0 and 1 used ${cpu}CPU over 4 s before the deadline"
+  else fail "frozen rank: waiting ranks spin (${cpu}CPU over 4 s)"; fi
+  finish "$FROZEN_BOUND"; elapsed=$(since "$t0")
+  kill -CONT "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null
+  msg=$(grep -m1 "expected every rank to reach" "$T/$name.log")
+  if [[ $rc != 0 && $rc != 124 ]] && echo "$msg" | grep -q "no answer from rank 2 (host $(hostname))" \
+     && [[ $(grep -c "expected every rank to reach" "$T/$name.log") == 1 ]]; then
+    pass "frozen rank: job exited $rc in $elapsed s (bound $FROZEN_BOUND s) with one message: ${msg:0:160}…"
+  else fail "frozen rank: exit $rc after $elapsed s, message '$msg'"; tail -10 "$T/$name.log"; fi
+  if "$BIN" inspect "runs/$name" >"$T/$name.inspect" 2>&1 && grep -q "^OK" "$T/$name.inspect"; then
+    pass "frozen rank: the latest checkpoint global_step_$(latest_step "$name") verifies (inspect OK)"
+  else fail "frozen rank: no verified checkpoint"; tail -5 "$T/$name.inspect"; fi
+else fail "frozen rank: the job never reached global_step_4"; finish 5; fi
+fi
+
+if want 6; then
+echo "[faults] 6. run lock: one job per run directory"
+name=fault-lock; rm -rf "runs/$name"
+PACE=1 start 3 "$name" trainer.total_steps=12
+first=$job_pid
+if wait_for "runs/$name/run.lock" "$JOB_BOUND"; then
+  holder=$(cat "runs/$name/run.lock")
+  hpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "runs/$name/run.lock")
+  "${MPIRUN[@]}" -n 2 "$BIN" "${JOB[@]}" trainer.experiment_name="$name" trainer.total_steps=12 >"$T/$name-second.log" 2>&1; rc2=$?
+  if [[ $rc2 != 0 ]] && grep -q "is in use by another job (host $(hostname), pid $hpid, started" "$T/$name-second.log"; then
+    pass "run lock: a second job on runs/$name exited $rc2: $(grep -m1 -o 'is in use by another job ([^)]*)' "$T/$name-second.log")"
+  else fail "run lock: second job exit $rc2 (holder $holder)"; tail -5 "$T/$name-second.log"; fi
+  finish
+  if [[ $rc == 0 && ! -e "runs/$name/run.lock" ]]; then pass "run lock: the first job finished and removed runs/$name/run.lock"
+  else fail "run lock: first job exit $rc, lock left: $(cat "runs/$name/run.lock" 2>/dev/null)"; fi
+else fail "run lock: the first job never created runs/$name/run.lock"; finish 5; fi
+sleep 0 & dead=$!; wait $dead
+printf '{"host":"%s","pid":%d,"started":"2026-01-01T00:00:00Z"}\n' "$(hostname)" "$dead" >"runs/$name/run.lock"
+run_job 2 "$name" trainer.total_steps=14
+if [[ $rc == 0 ]] && grep -q "taking over the run lock .*pid $dead.*no process $dead on this host" "$T/$name.log" && [[ ! -e "runs/$name/run.lock" ]]; then
+  pass "run lock: a lock of dead pid $dead was taken over, the job finished and removed it"
+else fail "run lock: stale lock (exit $rc)"; tail -5 "$T/$name.log"; fi
+fi
+
+# signal_test SIG CODE: SIG to every rank after global_step_2; expects a checkpoint and exit CODE, then a resuming rerun.
+signal_test() {
+  local sig=$1 code=$2 name=fault-$(echo "$1" | tr A-Z a-z)
+  rm -rf "runs/$name"
+  PACE=1 start 3 "$name" trainer.total_steps=12
+  if ! wait_for "runs/$name/checkpoints/global_step_2/DONE" "$JOB_BOUND"; then fail "SIG$sig: never reached global_step_2"; finish 5; return; fi
+  local t0; t0=$(now); signal_ranks "$sig"; finish 60
+  local line k; line=$(grep -m1 "stopped on request (SIG$sig)" "$T/$name.log"); k=$(echo "$line" | sed -nE 's/.*after step ([0-9]+).*/\1/p')
+  if [[ $rc == "$code" && -n "$k" && -f "runs/$name/checkpoints/global_step_$k/DONE" && ! -e "runs/$name/run.lock" ]]; then
+    pass "SIG$sig to every rank: checkpointed global_step_$k and exited $rc in $(since "$t0") s, run.lock removed"
+  else fail "SIG$sig: exit $rc (expected $code), stop line '$line'"; tail -10 "$T/$name.log"; return; fi
+  mv "$T/$name.log" "$T/$name-signalled.log"
+  run_job 3 "$name" trainer.total_steps=12
+  if [[ $rc == 0 ]] && grep -q "resumed from .*global_step_$k at step $k" "$T/$name.log"; then
+    pass "SIG$sig: the rerun resumed from global_step_$k and finished"
+  else fail "SIG$sig: rerun exit $rc"; tail -8 "$T/$name.log"; fi
+}
+
+if want 7; then
+echo "[faults] 7. SIGTERM to every rank"
+signal_test TERM 75
+fi
+
+if want 8; then
+echo "[faults] 8. SIGINT to every rank; a second SIGINT during a write; a step overrunning the grace time"
+signal_test INT 130
+name=fault-int2; rm -rf "runs/$name"
+"${MPIRUN[@]}" -x ISPO_TEST_CHECKPOINT_DELAY=60 -n 3 "$BIN" "${JOB[@]}" trainer.experiment_name="$name" trainer.total_steps=12 \
+  >"$T/$name.log" 2>&1 &
+job_pid=$!
+for _ in $(seq $((JOB_BOUND * 5))); do grep -q "test hook: waiting" "$T/$name.log" && break; kill -0 "$job_pid" 2>/dev/null || break; sleep 0.2; done
+m=$(sed -nE 's/.*before committing step ([0-9]+).*/\1/p' "$T/$name.log" | head -1)
+t0=$(now); signal_ranks INT; sleep 0.5; signal_ranks INT; finish 10; elapsed=$(since "$t0")
+if [[ -n "$m" && $rc != 0 && $rc != 124 && -d "runs/$name/checkpoints/tmp_global_step_$m" ]]; then
+  pass "second SIGINT during the write of step $m: exit $rc after $elapsed s, tmp_global_step_$m left"
+else fail "second SIGINT: step '$m', exit $rc after $elapsed s"; tail -5 "$T/$name.log"; fi
+mv "$T/$name.log" "$T/$name-killed.log"
+run_job 3 "$name" trainer.total_steps=4
+left=$(ls "runs/$name/checkpoints" | grep tmp_ || true)
+if [[ $rc == 0 && -z "$left" ]] && grep -q "removed unfinished checkpoint directories tmp_global_step_$m" "$T/$name.log"; then
+  pass "SIGINT: the rerun removed tmp_global_step_$m and finished; no tmp_ left"
+else fail "SIGINT rerun: exit $rc, left '$left'"; tail -5 "$T/$name.log"; fi
+name=fault-grace; rm -rf "runs/$name"
+PACE=6 start 3 "$name" trainer.total_steps=12 trainer.signal_grace_s=2
+for _ in $(seq $((JOB_BOUND * 5))); do grep -q "test hook: waiting" "$T/$name.log" && break; kill -0 "$job_pid" 2>/dev/null || break; sleep 0.2; done
+t0=$(now); signal_ranks TERM; finish 30; elapsed=$(since "$t0")
+if [[ $rc == 76 ]] && grep -q "did not end within trainer.signal_grace_s=2" "$T/$name.log" && [[ ! -e "runs/$name/checkpoints/global_step_2" ]]; then
+  pass "SIGTERM with a step overrunning trainer.signal_grace_s=2: exit 76 after $elapsed s, no new checkpoint"
+else fail "grace overrun: exit $rc after $elapsed s"; tail -5 "$T/$name.log"; fi
 fi
 
 echo "fault tests: $passed passed, $failed failed, $skipped skipped"

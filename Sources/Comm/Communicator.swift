@@ -68,6 +68,15 @@ public protocol Communicator: AnyObject {
     func split(color: Int?, key: Int) throws -> Communicator?
     /// Abort the whole job (MPI_Abort); for fatal errors on one rank so others don't hang.
     func abort(code: Int32) -> Never
+    /// Limits every later wait of this rank (on this communicator and on the ones split
+    /// from the same world) to `deadline`; nil = wait forever. On expiry the job is
+    /// aborted with a message naming the ranks that did not respond.
+    func setDeadline(_ deadline: Deadline?)
+}
+
+extension Communicator {
+    /// Ignores deadlines (the loopback world: threads of one process cannot freeze apart).
+    public func setDeadline(_ deadline: Deadline?) {}
 }
 
 /// Balanced split of `total` elements into `parts` consecutive shards: every shard has

@@ -222,6 +222,10 @@ extension Config {
         c.atLeast("trainer.total_epochs", t.totalEpochs, 1)
         c.require(t.testFreq == -1 || t.testFreq >= 1, "trainer.test_freq (\(t.testFreq)) must be -1 (never) or ≥ 1")
         c.atLeast("trainer.log_freq", t.logFreq, 1)
+        c.require(t.stepTimeoutS >= 0, "trainer.step_timeout_s (\(t.stepTimeoutS)) must be ≥ 0 (0 = no limit)")
+        if let f = t.firstStepTimeoutS { c.require(f >= 0, "trainer.first_step_timeout_s (\(f)) must be ≥ 0 (0 = no limit, null = 3 × step_timeout_s)") }
+        c.require(t.signalGraceS > 0, "trainer.signal_grace_s (\(t.signalGraceS)) must be > 0: the seconds a signalled job has to checkpoint")
+        c.require(k.writeTimeoutS >= 0, "checkpoint.write_timeout_s (\(k.writeTimeoutS)) must be ≥ 0 (0 = no limit)")
         c.require(!t.experimentName.isEmpty, "trainer.experiment_name is empty: name the run")
         c.atLeast("trainer.seed", t.seed, 0, "every random stream derives from it as an unsigned number")
         c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")

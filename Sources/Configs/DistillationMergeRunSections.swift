@@ -138,6 +138,9 @@ public struct CheckpointConfig: Codable, Equatable, Sendable {
     public var shuffleBytes: Bool = true
     /// What to do with a non-finite loss or gradient. Default: `skip`.
     public var nanPolicy: NaNPolicy = .skip
+    /// Seconds every rank may wait for the others while a checkpoint is written; on expiry the job
+    /// aborts naming the ranks that did not respond (the previous checkpoint stays valid); 0 = no limit. Default: `600`.
+    public var writeTimeoutS: Double = 600
 
     /// The defaults.
     public init() {}
@@ -165,6 +168,15 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     /// validation generation (prompt, response, ground_truth, data_source,
     /// correct, extracted, step) to `<run>/generations/<step>.jsonl`. Default: `true`.
     public var dumpRollouts: Bool = true
+    /// Seconds a step (and, separately, an evaluation) may take before a rank that waits for a
+    /// frozen or cut-off rank aborts the job, naming it; 0 = no limit. Default: `1800`.
+    public var stepTimeoutS: Double = 1800
+    /// The same for the start-up (model and teacher loading, resume, warm start) together with
+    /// the first step; null = 3 × `step_timeout_s`. Default: `null`.
+    public var firstStepTimeoutS: Double? = nil
+    /// Seconds after SIGUSR1, SIGTERM or SIGINT within which the current step must end and its
+    /// checkpoint be written; past it the job exits without a new checkpoint. Default: `120`.
+    public var signalGraceS: Double = 120
     /// Seed of the run (top-level alias `seed`); every stream derives from it. Default: `1`.
     public var seed: Int = 1
     /// Which job runs. Default: `rl`.
@@ -175,6 +187,9 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
 
     /// The run directory: `default_local_dir`, or `runs/<experiment_name>` when empty.
     public var runDirectory: String { defaultLocalDir.isEmpty ? "runs/\(experimentName)" : defaultLocalDir }
+
+    /// The budget of the start-up and first step: `first_step_timeout_s`, or 3 × `step_timeout_s` when null.
+    public var firstStepBudgetS: Double { firstStepTimeoutS ?? 3 * stepTimeoutS }
 }
 
 /// `cluster`: which rank plays which role.

@@ -28,11 +28,14 @@ struct Run: ParsableCommand {
         let underMPI = MPIRuntime.isLaunchedUnderMPI
         if underMPI { try MPIRuntime.initialize() }
         let world: Communicator = underMPI ? try MPICommunicator.world() : LoopbackWorld(size: 1).communicator(rank: 0)
-        // SIGUSR1 (Slurm's --signal=B:USR1@… forwarded by the sbatch trap): checkpoint at the end of the step and exit.
-        StopRequest.installSignalHandler()
-        var stopped = false
+        var exitCode: Int32 = 0
         do {
-            stopped = try runJob(world: world)
+            exitCode = try runJob(world: world)
+        } catch let error as RunLockRefused {
+            // Every rank learned the refusal from the leader: end together, without an abort.
+            if error.isLeader { FileHandle.standardError.write(Data("ispo-cluster: \(error.reason)\n".utf8)) }
+            if underMPI { try MPIRuntime.finalize() }
+            throw ExitCode(1)
         } catch {
             FileHandle.standardError.write(Data("ispo-cluster rank \(world.rank): \(error)\n".utf8))
             // One rank failing must not leave the others waiting in a collective.
@@ -40,15 +43,23 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         if underMPI { try MPIRuntime.finalize() }
-        if stopped { throw ExitCode(StopRequest.exitCode) }
+        if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
-    /// Runs the job; true when it stopped early on a request (SIGUSR1) after checkpointing.
-    func runJob(world: Communicator) throws -> Bool {
+    /// Runs the job; returns the exit code: 0 at its end, `JobStop.exitCode` after a stop on a signal.
+    func runJob(world: Communicator) throws -> Int32 {
         let usesPreset = DefaultJob.applies(configFile: configFile, overrides: overrides)
         let config = try Config.load(yamlFile: configFile, preset: usesPreset ? DefaultJob.overrides : [],
                                      overrides: overrides + flagOverrides)
         try config.validate(memoryBytes: Self.machineMemoryBytes())
+        // SIGUSR1 (Slurm's --signal=B:USR1@…), SIGTERM (preemption, scancel), SIGINT (Ctrl-C): checkpoint
+        // at the end of the step within trainer.signal_grace_s and exit; a second signal exits at once.
+        StopRequest.installSignalHandler(graceSeconds: config.trainer.signalGraceS)
+        // The start-up (the run lock here; then loading, resume, warm start: JobContext) and the first step
+        // share one budget; StepLoop sets the next ones.
+        world.setDeadline(Deadline(phase: "start-up and the first step", seconds: config.trainer.firstStepBudgetS,
+                                   key: config.trainer.firstStepTimeoutS == nil ? "trainer.step_timeout_s (×3 for the first step)"
+                                                                                 : "trainer.first_step_timeout_s"))
         let threads = config.cluster.threadsPerRank > 0 ? config.cluster.threadsPerRank : (world.size > 1 ? 1 : 2)
         Blas.configure(threads: threads)
         let root = FileManager.default.currentDirectoryPath
@@ -59,10 +70,14 @@ struct Run: ParsableCommand {
         try config.validate(learners: layout.ranks(.learner).count)
         let leader = layout.ranks(.learner)[0]
         let runDir = config.trainer.runDirectory
+        // One job per run directory: every rank learns whether the leader got the lock.
+        let lock: RunLock?
+        do { lock = try RunLock.acquire(world: world, leader: leader, runDirectory: runDir) } catch {
+            throw RunLockRefused(reason: "\(error)", isLeader: world.rank == leader)
+        }
         if world.rank == leader {
             print("ispo-cluster: \(world.size) rank(s), layout \(layout.describe()), \(threads) thread(s)/rank, BLAS \(Blas.coreName)")
             if usesPreset { print(DefaultJob.logLine) }
-            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
             try config.resolvedYAML().write(toFile: runDir + "/config.yaml", atomically: true, encoding: .utf8)
             print("resolved config saved to \(runDir)/config.yaml")
         }
@@ -70,16 +85,19 @@ struct Run: ParsableCommand {
         let job = try ClusterJob(world: world, layout: layout, config: config, warmStart: warm, root: root,
                                  runDirectory: world.rank == leader ? runDir : nil)
         try job.run()
+        lock?.release()
         if let stop = job.stopped {
             if world.rank == leader {
-                let where_ = stop.checkpoint.map { "checkpoint \($0) saved" } ?? "no run directory, nothing saved"
-                print("ispo-cluster: stopped on request (SIGUSR1) after step \(stop.step); \(where_). "
-                      + "Exit code \(StopRequest.exitCode): run the same command again (checkpoint.resume_mode=auto) to continue.")
+                let what = stop.checkpoint.map { "checkpoint \($0) saved" }
+                    ?? stop.skipped.map { "no checkpoint written: \($0); the previous checkpoint stands" }
+                    ?? "no run directory, nothing saved"
+                print("ispo-cluster: stopped on request (\(stop.signal)) after step \(stop.step); \(what). "
+                      + "Exit code \(stop.exitCode): run the same command again (checkpoint.resume_mode=auto) to continue.")
             }
-            return true
+            return stop.exitCode
         }
         if world.rank == leader { printReport(job.evaluations, runDir: runDir) }
-        return false
+        return 0
     }
 
     /// The `--sft-*` flags as overrides of the keys they alias, after the user's
@@ -155,4 +173,12 @@ enum DefaultJob {
         "actor.optim.lr=3e-5",
         "model.tiny.max_seq_len=72",
     ]
+}
+
+/// The run directory is held by another job: every rank throws it, so all end together.
+struct RunLockRefused: Error {
+    /// The leader's message (the holder and what to do).
+    let reason: String
+    /// Whether this rank prints it (the leader only, so it appears once).
+    let isLeader: Bool
 }

@@ -26,6 +26,25 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    func testTimeoutsAndGraceAreCheckedByKey() {
+        var c = valid
+        c.trainer.stepTimeoutS = -1
+        assertOne(c, "trainer.step_timeout_s (-1.0) must be ≥ 0")
+        c = valid
+        c.trainer.firstStepTimeoutS = -5
+        assertOne(c, "trainer.first_step_timeout_s (-5.0) must be ≥ 0")
+        c = valid
+        c.trainer.signalGraceS = 0
+        assertOne(c, "trainer.signal_grace_s (0.0) must be > 0")
+        c = valid
+        c.checkpoint.writeTimeoutS = -1
+        assertOne(c, "checkpoint.write_timeout_s (-1.0) must be ≥ 0")
+        c = valid
+        XCTAssertEqual(c.trainer.firstStepBudgetS, 3 * 1800, "null = 3 × step_timeout_s")
+        c.trainer.firstStepTimeoutS = 60
+        XCTAssertEqual(c.trainer.firstStepBudgetS, 60)
+    }
+
     func testValidConfigPasses() throws {
         XCTAssertNoThrow(try valid.validate())
         XCTAssertNoThrow(try valid.validate(learners: 2))

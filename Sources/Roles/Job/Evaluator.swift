@@ -9,8 +9,15 @@ import Transformer
 struct Evaluator {
     let ctx: JobContext
 
-    /// Collective: syncs the weights, evaluates and logs step `step`.
+    /// Collective: syncs the weights, evaluates and logs step `step`, under its own
+    /// time limit (`trainer.step_timeout_s`), not counted in the step's.
     func evaluate(step: Int) throws {
+        try ctx.inOwnPhase("evaluation at step \(step)", seconds: ctx.config.trainer.stepTimeoutS, key: "trainer.step_timeout_s") {
+            try evaluateNow(step: step)
+        }
+    }
+
+    private func evaluateNow(step: Int) throws {
         _ = try ctx.syncWeights()
         ctx.observer?.didEvaluate(step: step, parameters: ctx.model.parameters)
         let config = ctx.config

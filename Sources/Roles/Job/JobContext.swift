@@ -36,6 +36,10 @@ final class JobContext {
     var evaluations: [(step: Int, metrics: [String: Double])] = []
     /// The leader's metrics of the last step or MoT round (for the checkpoint manifest and retention).
     var lastStepMetrics: [String: Double] = [:]
+    /// The current phase's time limit (see `startPhase`).
+    private(set) var deadline: Deadline?
+    /// Seconds the last checkpoint took on this rank (0 before the first): whether a signalled job's save fits its grace time.
+    var lastSaveSeconds = 0.0
 
     var leaderRank: Int { layout.ranks(.learner)[0] }
     var isLeader: Bool { world.rank == leaderRank }
@@ -53,6 +57,11 @@ final class JobContext {
         self.world = world; self.layout = layout; self.config = config; self.warmStart = warmStart
         self.observer = observer
         runSeed = UInt64(config.trainer.seed)
+        let t = config.trainer
+        // The start-up (loading, resume, warm start, preparation) and the first step share one budget.
+        deadline = Deadline(phase: "start-up and the first step", seconds: t.firstStepBudgetS,
+                            key: t.firstStepTimeoutS == nil ? "trainer.step_timeout_s (×3 for the first step)" : "trainer.first_step_timeout_s")
+        world.setDeadline(deadline)
         self.runDirectory = runDirectory
         let isLearner = layout.rank(world.rank, has: .learner)
         learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
@@ -87,11 +96,35 @@ final class JobContext {
         if !bytes.isEmpty { throw JobError("\(what): \(String(decoding: bytes, as: UTF8.self))") }
     }
 
-    /// Whether any rank was asked to stop (SIGUSR1 or a test hook): one small
-    /// allreduce at each step boundary so every rank stops after the same step.
-    func stopRequestedEverywhere(afterStep step: Int) throws -> Bool {
-        let local = StopRequest.isRequested || (observer?.shouldStop(afterStep: step) ?? false)
-        return try world.allreduceMax([local ? 1 : 0])[0] > 0
+    /// The stop any rank was asked for (SIGUSR1, SIGTERM, SIGINT or a test hook),
+    /// or nil: one small allreduce at each step boundary so every rank stops
+    /// after the same step and takes the same decision about its checkpoint.
+    func stopRequestedEverywhere(afterStep step: Int) throws -> AgreedStop? {
+        let hook = observer?.shouldStop(afterStep: step) ?? false
+        let signal = StopRequest.isRequested ? StopRequest.signal : (hook ? SIGUSR1 : 0)
+        let agreed = try world.allreduceMax([AgreedStop.code(signal), StopRequest.secondsSinceSignal, lastSaveSeconds])
+        guard agreed[0] > 0 else { return nil }
+        return AgreedStop(signal: AgreedStop.signal(code: agreed[0]), elapsed: agreed[1], lastSave: agreed[2])
+    }
+
+    /// Starts a phase of the job with its own time limit on waiting for the other
+    /// ranks (`seconds` from the config key `key`; 0 = none). See `Deadline`.
+    func startPhase(_ phase: String, seconds: Double, key: String) {
+        deadline = Deadline(phase: phase, seconds: seconds, key: key)
+        world.setDeadline(deadline)
+    }
+
+    /// Runs `body` as a phase with its own budget, then resumes the enclosing phase
+    /// with its deadline moved by the time `body` took (an evaluation does not eat
+    /// into its step's budget).
+    func inOwnPhase<T>(_ phase: String, seconds: Double, key: String, _ body: () throws -> T) rethrows -> T {
+        let outer = deadline, start = Deadline.now()
+        startPhase(phase, seconds: seconds, key: key)
+        defer {
+            deadline = outer?.extended(by: Deadline.now() - start)
+            world.setDeadline(deadline)
+        }
+        return try body()
     }
 
     /// The sampling settings of training rollouts (`rollout.*`), for RL and distillation.

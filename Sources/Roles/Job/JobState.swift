@@ -87,8 +87,14 @@ struct ResumedRun {
 public struct JobStop: Sendable {
     /// The last completed step (RL or distill step, MoT round; 0: after the warm start or preparation).
     public let step: Int
-    /// The checkpoint written at that step (nil when the job has no run directory).
+    /// The checkpoint written at that step (nil when the job has no run directory or skipped it).
     public let checkpoint: String?
+    /// The signal that asked for the stop (SIGUSR1 for a test hook), by name.
+    public let signal: String
+    /// Why no checkpoint was written although the job has a run directory (the grace time), or nil.
+    public let skipped: String?
+    /// The process exit code (`StopRequest`): 75, 130, or 76 when the checkpoint was skipped.
+    public let exitCode: Int32
 }
 
 /// JSON as the job state is written: sorted keys, non-finite numbers as strings.
