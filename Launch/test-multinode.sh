@@ -22,7 +22,8 @@
 #              Variables: BENCH_RANKS ("2 4 8"), BENCH_ARGS (extra `bench comm` options, e.g.
 #              "--max-mb 64 --repeats 3"), BENCH_STEPS (RL steps per job, 6; 0 = no jobs),
 #              BENCH_OUT (JSON lines, default runs/bench-multinode/<date>.jsonl),
-#              BENCH_SMOLLM_STEPS (0: SmolLM2-135M RL steps on 4 ranks, shm and 2 shaped nodes). Docs/Scaling.md.
+#              BENCH_SMOLLM_STEPS (0: SmolLM2-135M RL steps on 4 ranks, shm and 2 shaped nodes),
+#              BENCH_TRANSPORTS (a subset of "shm tcp-1 tcp-2 tcp-2-unshaped", in that order). Docs/Scaling.md.
 #   Launch/test-multinode.sh                 # all cases (not bench)
 #   Launch/test-multinode.sh placement slurm # some
 #   Launch/test-multinode.sh bench           # the measurements of Docs/Benchmarks.md / Docs/Scaling.md
@@ -587,11 +588,11 @@ reshape() { local n; unshape; for n in "${NODES[@]}"; do shape "mnv-$n"; shape e
 case_bench() {
   local out=${BENCH_OUT:-$ROOT/runs/bench-multinode/$(date -u +%Y%m%dT%H%M%S).jsonl}
   mkdir -p "$(dirname "$out")"; : >"$out"
-  local transports=(shm tcp-1 tcp-2 tcp-2-unshaped) tr n what ok=0 bad=0
+  local transports=(${BENCH_TRANSPORTS:-shm tcp-1 tcp-2 tcp-2-unshaped}) tr n what ok=0 bad=0
   say "bench: ranks '$BENCH_RANKS', links '$SHAPING', bench comm ${BENCH_ARGS:-(defaults)}, JSON lines -> $out"
   for tr in "${transports[@]}"; do
     if [[ $tr == tcp-2-unshaped ]]; then unshape; what="2 nodes over TCP, unshaped"
-    elif [[ $tr == tcp-2 ]]; then what="2 nodes over TCP, $SHAPING"
+    elif [[ $tr == tcp-2 ]]; then reshape; what="2 nodes over TCP, $SHAPING"
     elif [[ $tr == tcp-1 ]]; then what="1 node over TCP (loopback)"; else what="1 node, shared memory"; fi
     for n in $BENCH_RANKS; do
       [[ $tr == tcp-2* && $n -lt 2 ]] && continue

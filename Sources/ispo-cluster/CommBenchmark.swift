@@ -117,7 +117,8 @@ struct BenchComm: ParsableCommand {
         }
 
         // 2. Weight sync: the job's broadcast of the model's flat parameter buffer from the
-        // leader, paired in each repeat with a plain broadcast of an array of the same size.
+        // leader (JobContext.syncWeights: world.broadcast of a FlatBuffer, root 0), paired in
+        // each repeat with a plain broadcast of an array of the same size.
         say("")
         say("| weight sync | floats | MB | raw broadcast s | weight sync s | weight sync GB/s | fraction of raw (repeats) |")
         say("|---|---:|---:|---:|---:|---:|---|")
@@ -128,9 +129,16 @@ struct BenchComm: ParsableCommand {
             try raw.withUnsafeMutableBufferPointer { all in
                 let plain = UnsafeMutableBufferPointer(rebasing: all[0..<m.floats])
                 for _ in 0..<warmup { try world.broadcast(plain, root: 0); try world.broadcast(params.buffer, root: 0) }
-                for _ in 0..<max(1, repeats) {
-                    let a = try timed1(world) { try world.broadcast(plain, root: 0) }
-                    let b = try timed1(world) { try world.broadcast(params.buffer, root: 0) }
+                for i in 0..<max(1, repeats) {
+                    // Alternate which goes first, so that an order effect cancels in the median.
+                    var a = 0.0, b = 0.0
+                    if i % 2 == 0 {
+                        a = try timed1(world) { try world.broadcast(plain, root: 0) }
+                        b = try timed1(world) { try world.broadcast(params.buffer, root: 0) }
+                    } else {
+                        b = try timed1(world) { try world.broadcast(params.buffer, root: 0) }
+                        a = try timed1(world) { try world.broadcast(plain, root: 0) }
+                    }
                     rawTimes.append(a); syncTimes.append(b); fractions.append(a / b)
                 }
             }
