@@ -92,7 +92,7 @@ struct BenchComm: ParsableCommand {
         }
         let perHost = Dictionary(grouping: hosts.indices, by: { hosts[$0] }).map { "\($0.key):\($0.value.count)" }.sorted()
         say("bench comm: \(n) ranks on \(nodeCount) node(s) (\(perHost.joined(separator: ", "))), fp32, "
-            + "median of \(repeats) repeats (slowest rank each), \(label.isEmpty ? "" : "label '\(label)'")")
+            + "median of \(repeats) repeats (slowest rank each)\(label.isEmpty ? "" : ", label '\(label)'")")
         var raw = [Float](repeating: Float(r + 1), count: largest)
 
         // 1. Size sweep: allreduce (sum) and broadcast (root 0).
