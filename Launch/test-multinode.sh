@@ -21,9 +21,9 @@
 #              over TCP, and two nodes over TCP with the links shaped to RATE and unshaped.
 #              Variables: BENCH_RANKS ("2 4 8"), BENCH_ARGS (extra `bench comm` options, e.g.
 #              "--max-mb 64 --repeats 3"), BENCH_STEPS (RL steps per job, 6; 0 = no jobs),
-#              BENCH_OUT (JSON lines, default runs/bench-multinode/<date>.jsonl),
+#              BENCH_OUT (JSON lines, absolute and not under /tmp; default runs/bench-multinode/<date>.jsonl),
 #              BENCH_SMOLLM_STEPS (0: SmolLM2-135M RL steps on 4 ranks, shm and 2 shaped nodes),
-#              BENCH_TRANSPORTS (a subset of "shm tcp-1 tcp-2 tcp-2-unshaped", in that order). Docs/Scaling.md.
+#              BENCH_TRANSPORTS (any of "shm tcp-1 tcp-2 tcp-2-unshaped", run in the order given). Docs/Scaling.md.
 #   Launch/test-multinode.sh                 # all cases (not bench)
 #   Launch/test-multinode.sh placement slurm # some
 #   Launch/test-multinode.sh bench           # the measurements of Docs/Benchmarks.md / Docs/Scaling.md
@@ -587,6 +587,8 @@ unshape() { local n; for n in "${NODES[@]}"; do tc qdisc del dev "mnv-$n" root 2
 reshape() { local n; unshape; for n in "${NODES[@]}"; do shape "mnv-$n"; shape eth0 "ispo-mn-$n"; done; }
 case_bench() {
   local out=${BENCH_OUT:-$ROOT/runs/bench-multinode/$(date -u +%Y%m%dT%H%M%S).jsonl}
+  # The ranks on the emulated nodes write it from inside their mount namespaces, where /tmp is private.
+  [[ $out == /tmp/* || $out != /* ]] && { fail "bench: BENCH_OUT must be an absolute path outside /tmp (every node has its own /tmp): '$out'"; return 0; }
   mkdir -p "$(dirname "$out")"; : >"$out"
   local transports=(${BENCH_TRANSPORTS:-shm tcp-1 tcp-2 tcp-2-unshaped}) tr n what ok=0 bad=0
   say "bench: ranks '$BENCH_RANKS', links '$SHAPING', bench comm ${BENCH_ARGS:-(defaults)}, JSON lines -> $out"
