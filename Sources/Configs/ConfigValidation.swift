@@ -241,7 +241,7 @@ extension Config {
         c.atLeast("p2d.pool", p2d.pool, 1); c.atLeast("p2d.proxy_steps", p2d.proxySteps, 1); c.atLeast("p2d.probe_examples", p2d.probeExamples, 1)
         c.atLeast("p2d.subset_steps", p2d.subsetSteps, 0, "0 = as many epochs as the full arm")
         if c.atLeast("p2d.proxy_examples", p2d.proxyExamples, 1) {
-            c.require(p2d.proxyExamples <= p2d.pool, "p2d.proxy_examples (\(p2d.proxyExamples)) must be ≤ p2d.pool (\(p2d.pool)): the proxy trains on the pool's first examples")
+            c.require(p2d.proxyExamples <= p2d.pool, "p2d.proxy_examples (\(p2d.proxyExamples)) exceeds p2d.pool (\(p2d.pool)): the proxy trains on the pool's first examples; lower it or raise p2d.pool")
         }
         c.inRange("p2d.head_fraction", p2d.headFraction, above: 0, atMost: 1); c.inRange("p2d.data_fraction", p2d.dataFraction, above: 0, atMost: 1)
         for (key, v) in [("cluster.learners", cluster.learners), ("cluster.rollout_workers", cluster.rolloutWorkers),
