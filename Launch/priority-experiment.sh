@@ -51,14 +51,16 @@ python3 - "$SEEDS" <<'PY'
 import json, sys, glob, os
 keys = ["priority/kept_frac", "priority/mean_phi", "priority/noise_in_kept", "priority/noise_weight_share",
         "priority/toxic_in_kept", "priority/negative_frac"]
-print("| run | val acc start | val acc end | last train acc | " + " | ".join(k.split("/")[1] for k in keys) + " |")
-print("|---|---|---|---|" + "---|" * len(keys))
+print("| run | val acc start | val acc end | last train acc | val toxic rate end | " + " | ".join(k.split("/")[1] for k in keys) + " |")
+print("|---|---|---|---|---|" + "---|" * len(keys))
 for path in sorted(glob.glob("runs/priority-*-s*/metrics.jsonl")):
     rows = [json.loads(l) for l in open(path)]
     val = [r["data"]["val-core/all/acc/mean@1"] for r in rows if "val-core/all/acc/mean@1" in r["data"]]
     first = next((r["data"] for r in rows if "priority/kept_frac" in r["data"]), {})
     train = [r["data"]["priority/train_acc"] for r in rows if "priority/train_acc" in r["data"]]
     cells = [f"{first[k]:.3f}" if k in first else "" for k in keys]
+    toxic = [r["data"]["priority/val_toxic_rate"] for r in rows if "priority/val_toxic_rate" in r["data"]]
     print(f"| {os.path.basename(os.path.dirname(path))} | {val[0]:.3f} | {val[-1]:.3f} | {train[-1] if train else float('nan'):.3f} | "
+          + (f"{toxic[-1]:.3f}" if toxic else "") + " | "
           + " | ".join(cells) + " |")
 PY

@@ -118,6 +118,9 @@ final class TokenPriorityPipelineTests: XCTestCase {
         XCTAssertGreaterThan(negative, 0)
         XCTAssertEqual(try XCTUnwrap(m["priority/negative_frac"]), negative, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(m["priority/mean_phi"]), 1 - 2 * negative, accuracy: 1e-12)
+        let toxicRates = r.records.filter { $0.data["priority/val_toxic_rate"] != nil }
+        XCTAssertEqual(toxicRates.map(\.step), [0, 6], "the toxic answer rate before and after training")
+        XCTAssertTrue(toxicRates.allSatisfy { (0...1).contains($0.data["priority/val_toxic_rate"]!) })
         XCTAssertEqual(TokenPriorityTraces.toxicAnswer("41"), "42")
         XCTAssertEqual(TokenPriorityTraces.toxicAnswer("x"), "x0")
     }

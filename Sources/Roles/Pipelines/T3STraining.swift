@@ -107,8 +107,13 @@ struct T3STraining {
 
     /// Collective: greedy accuracy on the first `prompts` training prompts (the rollout ranks answer).
     func trainingAccuracy(prompts: Int) throws -> Double {
+        let all = try greedySamples(examples.prefix(prompts).map(\.item))
+        return all.map(\.outcome).reduce(0, +) / Double(max(1, all.count))
+    }
+
+    /// Collective: greedy answers to `items` from the rollout ranks, gathered on every rank.
+    func greedySamples(_ items: [PromptItem]) throws -> [RolloutSample] {
         _ = try ctx.syncWeights()
-        let items = examples.prefix(prompts).map(\.item)
         var mine: [RolloutSample] = []
         if let r = ctx.rolloutRanks.firstIndex(of: ctx.world.rank) {
             let idx = Array(stride(from: r, to: items.count, by: ctx.rolloutRanks.count))
@@ -117,8 +122,7 @@ struct T3STraining {
             mine = try engine.rollout(items: idx.map { items[$0] }, indices: idx, groupSize: 1, options: options,
                                       runSeed: ctx.runSeed, step: 0, purpose: .evaluation)
         }
-        let all = try Evaluator(ctx: ctx).gatherSamples(mine)
-        return all.map(\.outcome).reduce(0, +) / Double(max(1, all.count))
+        return try Evaluator(ctx: ctx).gatherSamples(mine)
     }
 
     /// The leader's split of the first batch's gradient at the current

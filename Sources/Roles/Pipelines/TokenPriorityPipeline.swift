@@ -3,6 +3,7 @@ import Comm
 import Configs
 import Foundation
 import Objectives
+import Tasks
 
 /// `trainer.pipeline=priority`: SFT as distribution reshaping with per-token
 /// priorities Φ (METHODS §5), L = Σ_{Φ>0} Φ·(−log π) + Σ_{Φ<0} |Φ|·(−log(1 − π)).
@@ -40,6 +41,7 @@ final class TokenPriorityPipeline: JobPipeline {
         let ctx = self.ctx, evaluator = Evaluator(ctx: ctx), pad = ctx.codec.pad
         let traces = try TokenPriorityTraces.build(ctx: ctx, settings: settings)
         try evaluator.evaluate(step: 0)
+        try logToxicRate(step: 0, examples: traces.examples)
         let weighter = try TokenPriorityWeights.make(ctx: ctx, settings: settings, traces: traces)
         let comparesReference = TokenPriorityWeights.needsReference(settings.mode)
         func studentLogProbs() -> [[Float]]? {
@@ -67,8 +69,21 @@ final class TokenPriorityPipeline: JobPipeline {
             return false
         }
         try evaluator.evaluate(step: last)
+        try logToxicRate(step: last, examples: traces.examples)
         try saveFinalModel(ctx: ctx, step: last)
         return nil
+    }
+
+    /// `toxic` testbed, collective: `priority/val_toxic_rate`, the share of
+    /// greedy answers to the first `priority.probe_prompts` validation prompts
+    /// that are the toxic mode's answer (true answer + 1).
+    private func logToxicRate(step: Int, examples: [T3SExample]) throws {
+        guard settings.testbed == .toxic else { return }
+        let samples = try T3STraining(ctx: ctx, examples: examples).greedySamples(Array(ctx.validation.prefix(settings.probePrompts)))
+        let toxic = samples.filter { s in
+            extractFinalAnswer(s.response).map { $0 == TokenPriorityTraces.toxicAnswer(s.groundTruth) } ?? false
+        }
+        ctx.logStep(step, ["priority/val_toxic_rate": Double(toxic.count) / Double(max(1, samples.count))])
     }
 
     /// Writes every trace's completion tokens, its noise and toxic marks and its starting Φ as JSON.
