@@ -11,6 +11,7 @@
 # validation accuracy, select/train seconds and AER = (select + train) / t_full_sft.
 #   Launch/p2d-experiment.sh                       # seeds 1 2 3
 #   SEEDS=1 DATA_SCORE=gradient Launch/p2d-experiment.sh
+#   TAG=a1to2 BASE_TASK=addition:1 TASK=addition:2 Launch/p2d-experiment.sh   # runs/p2d-a1to2-<arm>-s<seed>
 # Extra arguments are passed to every arm as overrides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +21,14 @@ SEEDS="${SEEDS:-1 2 3}"
 BASE_STEPS="${BASE_STEPS:-300}"; BASE_TASK="${BASE_TASK:-addition:2}"; TASK="${TASK:-addition:3}"
 STEPS="${STEPS:-200}"; POOL="${POOL:-1000}"; DATA_SCORE="${DATA_SCORE:-icl}"
 ARMS="${ARMS:-full random_data p2d_heads_random_data random_heads_p2d_data p2d}"
+export TAG="${TAG:-}"
+prefix="p2d${TAG:+-$TAG}"
 mkdir -p runs
 lengths=(data.max_prompt_length=16 data.max_response_length=64 rollout.max_new_tokens=64)
 model=(model.tiny.dim=64 model.tiny.layers=4 model.tiny.heads=4 model.tiny.kv_heads=2 model.tiny.ffn_dim=192
        model.tiny.max_seq_len=128)
 for seed in $SEEDS; do
-  base="p2d-base-s$seed"
+  base="p2d-base-${BASE_TASK//:/}-s$seed"
   if [ ! -f "runs/$base/checkpoints/latest_checkpointed_iteration.txt" ]; then
     echo "== $base: $BASE_STEPS SFT steps on $BASE_TASK"
     rm -rf "runs/$base"
@@ -36,7 +39,7 @@ for seed in $SEEDS; do
       || { tail -5 "runs/$base.log" >&2; exit 1; }
   fi
   for arm in $ARMS; do
-    name="p2d-$arm-s$seed"
+    name="$prefix-$arm-s$seed"
     echo "== $name"
     rm -rf "runs/$name"
     t0=$SECONDS
@@ -51,14 +54,16 @@ for seed in $SEEDS; do
 done
 python3 - <<'PY'
 import json, glob, os, re
-runs = {}
-for path in sorted(glob.glob("runs/p2d-*-s*/metrics.jsonl")):
+runs, prefix = {}, "p2d" + ("-" + os.environ["TAG"] if os.environ["TAG"] else "")
+arms = ["full", "random_data", "p2d_heads_random_data", "random_heads_p2d_data", "p2d"]
+for path in sorted(glob.glob(f"runs/{prefix}-*-s*/metrics.jsonl")):
     name = os.path.basename(os.path.dirname(path))
-    if name.startswith("p2d-base"): continue
+    match = re.fullmatch(re.escape(prefix) + r"-(" + "|".join(arms) + r")-s(\d+)", name)
+    if not match: continue
     rows = [json.loads(l) for l in open(path)]
     val = [r["data"]["val-core/all/acc/mean@1"] for r in rows if "val-core/all/acc/mean@1" in r["data"]]
     m = next(r["data"] for r in rows if "p2d/select_s" in r["data"])
-    arm, seed = re.match(r"p2d-(.+)-s(\d+)$", name).groups()
+    arm, seed = match.groups()
     runs[(seed, arm)] = (val, m)
 print("| seed | arm | val acc start | val acc end | select s | train s | AER | heads | data | overlap w/ full-grad top |")
 print("|---|---|---|---|---|---|---|---|---|---|")
