@@ -48,6 +48,8 @@ final class P2DPipelineTests: XCTestCase {
         XCTAssertEqual(Set(m.keys.filter { $0.hasPrefix("p2d/head_selected/") }),
                        Set(trained.map { "p2d/head_selected/\(heads[$0])" }))
         XCTAssertEqual(m["p2d/train_steps"], 4)
+        let phases = try XCTUnwrap(m["p2d/heads_s"]) + XCTUnwrap(m["p2d/data_score_s"])
+        XCTAssertLessThanOrEqual(phases, try XCTUnwrap(m["p2d/select_s"]) + 1e-9, "the phases are parts of the selection time")
         XCTAssertNotNil(m["p2d/overlap_with_full_gradient"])
         XCTAssertNil(m["p2d/full_sft_s"], "only the full arm measures t_full_sft")
     }

@@ -16,7 +16,8 @@ import Transformer
 /// 3. Training from θ_0 on the chosen data, only the chosen heads' parameters
 ///    trainable (`ParameterMask` in AdamW, frozen gradients zeroed).
 /// `p2d.arm` swaps parts for controls (`full`, `random_data`,
-/// `p2d_heads_random_data`, `random_heads_p2d_data`). Logged: `p2d/select_s`,
+/// `p2d_heads_random_data`, `random_heads_p2d_data`). Logged: `p2d/select_s`
+/// (of which `p2d/heads_s`: proxy and head scores, `p2d/data_score_s`),
 /// `p2d/train_s`, `p2d/full_sft_s` (the `full` arm: the AER denominator),
 /// the heads (`p2d/head_score/LxHy`, `p2d/head_selected/LxHy`) and
 /// `p2d/overlap_with_full_gradient`; `<run>/p2d-selection.json` holds every
@@ -58,9 +59,12 @@ final class P2DPipeline: JobPipeline {
         if let lc = ctx.learnerComm, arm != .full && arm != .randomData {
             headScores = try selection.headScores(theta0: theta0)
             p2dHeads = P2DHeadScores.select(scores: headScores, fraction: settings.headFraction)
+            m["p2d/heads_s"] = Date().timeIntervalSince(start)
             if arm != .p2dHeadsRandomData {
+                let scoring = Date()
                 dataScores = try selection.dataScores(heads: p2dHeads.map { heads[$0] }, comm: lc)
                 p2dData = TopFraction.select(scores: dataScores, fraction: settings.dataFraction)
+                m["p2d/data_score_s"] = Date().timeIntervalSince(scoring)
             }
         }
         let selectS = Date().timeIntervalSince(start)
