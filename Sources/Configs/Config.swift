@@ -34,6 +34,10 @@ public struct Config: Codable, Equatable, Sendable {
     public var sft: SFTConfig = SFTConfig()
     /// T3S's token selection (`trainer.pipeline=t3s`).
     public var t3s: T3SConfig = T3SConfig()
+    /// Token Priority's per-token weights (`trainer.pipeline=priority`).
+    public var priority: PriorityConfig = PriorityConfig()
+    /// P2D's head and data selection (`trainer.pipeline=p2d`).
+    public var p2d: P2DConfig = P2DConfig()
     /// Rank roles and threads.
     public var cluster: ClusterConfig = ClusterConfig()
 

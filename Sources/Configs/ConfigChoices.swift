@@ -133,6 +133,10 @@ public enum Pipeline: String, ConfigChoice {
     case mot
     /// T3S: SFT with imitation-anchor tokens masked (`t3s.*`).
     case t3s
+    /// Token Priority: SFT with signed per-token weights Φ (`priority.*`).
+    case priority
+    /// P2D: selected heads trained on data selected through them (`p2d.*`).
+    case p2d
 
     /// Whether the derived rank layout needs teacher ranks.
     public var usesTeachers: Bool { self == .distill || self == .mot }

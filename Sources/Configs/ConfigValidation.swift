@@ -235,6 +235,19 @@ extension Config {
         c.atLeast("t3s.probe_freq", t3s.probeFreq, 1)
         c.atLeast("t3s.probe_prompts", t3s.probePrompts, 1)
         c.require(t3s.onlineRise > 0, "t3s.online_rise (\(t3s.onlineRise)) must be > 0")
+        let pr = priority
+        c.atLeast("priority.examples", pr.examples, 1); c.atLeast("priority.noise_tokens", pr.noiseTokens, 1)
+        c.inRange("priority.noise_rate", pr.noiseRate, atLeast: 0, atMost: 1); c.inRange("priority.toxic_rate", pr.toxicRate, atLeast: 0, atMost: 1)
+        c.inRange("priority.keep_fraction", pr.keepFraction, above: 0, atMost: 1); c.inRange("priority.temperature", pr.temperature, above: 0)
+        c.atLeast("priority.refresh", pr.refresh, 0, "0 = once"); c.atLeast("priority.probe_freq", pr.probeFreq, 1)
+        c.atLeast("priority.probe_prompts", pr.probePrompts, 1)
+        c.require(!pr.reference.isEmpty, "priority.reference is empty: use initial or a checkpoint or model path")
+        c.atLeast("p2d.pool", p2d.pool, 1); c.atLeast("p2d.proxy_steps", p2d.proxySteps, 1); c.atLeast("p2d.probe_examples", p2d.probeExamples, 1)
+        c.atLeast("p2d.subset_steps", p2d.subsetSteps, 0, "0 = as many epochs as the full arm")
+        if c.atLeast("p2d.proxy_examples", p2d.proxyExamples, 1) {
+            c.require(p2d.proxyExamples <= p2d.pool, "p2d.proxy_examples (\(p2d.proxyExamples)) exceeds p2d.pool (\(p2d.pool)): the proxy trains on the pool's first examples; lower it or raise p2d.pool")
+        }
+        c.inRange("p2d.head_fraction", p2d.headFraction, above: 0, atMost: 1); c.inRange("p2d.data_fraction", p2d.dataFraction, above: 0, atMost: 1)
         for (key, v) in [("cluster.learners", cluster.learners), ("cluster.rollout_workers", cluster.rolloutWorkers),
                          ("cluster.teachers", cluster.teachers), ("cluster.threads_per_rank", cluster.threadsPerRank)] {
             c.atLeast(key, v, 0, "0 = derive")

@@ -21,19 +21,23 @@ public final class ShardedOptimizer {
     public let shard: Range<Int>
     /// AdamW over `shard`.
     public let adam: AdamW
+    /// The trainable part of the buffer (nil: all of it); frozen gradients are
+    /// zeroed before the norm, and AdamW never touches frozen elements.
+    public let trainable: ParameterMask?
     let model: Model
     /// Test hook: the next `step` sees a NaN in this learner's first gradient (one-shot).
     var injectNonFiniteGradient = false
 
-    /// Shards `model`'s flat buffer over `comm`'s ranks.
-    public init(model: Model, comm: Communicator, config: AdamWConfig) {
+    /// Shards `model`'s flat buffer over `comm`'s ranks; `trainable` freezes the rest (P2D's head mask).
+    public init(model: Model, comm: Communicator, config: AdamWConfig, trainable: ParameterMask? = nil) {
+        self.trainable = trainable
         self.model = model
         self.comm = comm
         counts = shardCounts(total: model.layout.totalCount, parts: comm.size)
         let lo = counts[..<comm.rank].reduce(0, +)
         shard = lo..<(lo + counts[comm.rank])
         adam = AdamW(config: config, shard: shard,
-                     segments: model.layout.entries.map { DecaySegment(range: $0.range, decays: $0.decays) })
+                     segments: model.layout.entries.map { DecaySegment(range: $0.range, decays: $0.decays) }, trainable: trainable)
     }
 
     /// Global norm of the gradients accumulated so far (summed over learners),
@@ -57,6 +61,7 @@ public final class ShardedOptimizer {
         if injectNonFiniteGradient { model.gradients.pointer[0] = .nan; injectNonFiniteGradient = false }
         if comm.size > 1 { try comm.reduceScatterSum(grads, counts: counts) }
         let g = model.gradients.pointer + shard.lowerBound
+        trainable?.zeroFrozen(g, shard: shard)
         let local = GradientClipping.sumOfSquares(g, count: shard.count)
         let total = comm.size > 1 ? try comm.allreduceSum([local])[0] : local
         let norm = total.squareRoot()

@@ -176,7 +176,7 @@ struct BenchComm: ParsableCommand {
             for i in 0..<(warmup + max(1, repeats)) {
                 let a = try timed1(world) { if let b = branch { try b.allreduceSum(params.buffer) } }
                 let c = try timed1(world) {
-                    if let b = branch { try allreduceMerge(branch: params.buffer, base: nil, comm: b, config: recipe) }
+                    if let b = branch { try allreduceMerge(branch: params.buffer, base: nil, comm: b, recipe: recipe) }
                 }
                 if i >= warmup { arTimes.append(a); mergeTimes.append(c) }
             }

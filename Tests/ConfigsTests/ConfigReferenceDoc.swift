@@ -20,6 +20,8 @@ enum ConfigReferenceDoc {
         "ComputeDType": ComputeDType.spellings, "CheckpointDType": CheckpointDType.spellings,
         "NaNPolicy": NaNPolicy.spellings, "Pipeline": Pipeline.spellings,
         "T3SArm": T3SArm.spellings, "T3SVariant": T3SVariant.spellings,
+        "PriorityMode": PriorityMode.spellings, "PriorityTestbed": PriorityTestbed.spellings,
+        "P2DArm": P2DArm.spellings, "P2DDataScore": P2DDataScore.spellings,
     ]
 
     /// A documented stored property of a section type.

@@ -51,6 +51,8 @@ public final class ClusterJob {
         case .sft: return SFTPipeline(ctx: ctx)
         case .eval: return EvalPipeline(ctx: ctx)
         case .t3s: return T3SPipeline(ctx: ctx)
+        case .priority: return TokenPriorityPipeline(ctx: ctx)
+        case .p2d: return P2DPipeline(ctx: ctx)
         }
     }
 

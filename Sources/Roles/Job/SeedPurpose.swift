@@ -25,6 +25,10 @@ enum SeedPurpose: UInt64 {
     case t3sOrder = 41
     /// T3S: the random-mask control.
     case t3sRandomMask = 42
+    /// Token Priority: which traces the testbed corrupts, and the junk tokens.
+    case priorityCorruption = 51
+    /// P2D: the random-data and random-heads controls.
+    case p2dRandomControl = 61
 }
 
 /// How the training prompt stream is indexed: step k's generation batches

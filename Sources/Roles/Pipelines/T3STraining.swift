@@ -21,6 +21,8 @@ struct T3SExample {
 struct T3STraining {
     let ctx: JobContext
     let examples: [T3SExample]
+    /// Namespace of the loss lines (`<prefix>/loss`, …): the pipeline that trains.
+    var prefix = "t3s"
 
     /// The first `count` examples of the training stream, with their traces.
     static func examples(ctx: JobContext, count: Int) throws -> [T3SExample] {
@@ -43,29 +45,39 @@ struct T3STraining {
         }
     }
 
-    /// Trains `sft.steps` steps from the model's current parameters (a fresh
-    /// optimizer), numbering them from `firstStep`. `weights[i]` weighs example
-    /// i's completion tokens (nil: all 1). After each step, on every rank,
-    /// `after(step)` may probe and returns true to stop. Returns the last step.
-    func train(weights: [[Float]]?, firstStep: Int, after: (Int) throws -> Bool) throws -> Int {
-        let warm = ctx.warmStart, model = ctx.model
-        let optimizer = ctx.learnerComm.map { ShardedOptimizer(model: model, comm: $0, config: AdamWConfig(lr: warm.lr, weightDecay: 0.01)) }
-        let schedule = LRSchedule(peak: warm.lr, warmupSteps: max(1, warm.steps / 20), totalSteps: warm.steps, minRatio: 0.1)
-        var step = firstStep - 1
-        for k in 0..<warm.steps {
+    /// Trains `steps` steps (nil: `sft.steps`) from the model's current
+    /// parameters (a fresh optimizer, frozen outside `mask` when given),
+    /// numbering them from `firstStep`. `weights[i]` weighs example i's
+    /// completion tokens (nil: all 1); on the learners, `reweigh(k)` may
+    /// replace them before step k (0-based) and returns nil to keep them.
+    /// After each step, on every rank, `after(step)` may probe and returns
+    /// true to stop. Returns the last step.
+    func train(weights initial: [[Float]]?, firstStep: Int, steps: Int? = nil, mask: ParameterMask? = nil,
+               reweigh: ((Int) throws -> [[Float]]?)? = nil, after: (Int) throws -> Bool) throws -> Int {
+        let warm = ctx.warmStart, model = ctx.model, total = steps ?? warm.steps
+        let optimizer = ctx.learnerComm.map {
+            ShardedOptimizer(model: model, comm: $0, config: AdamWConfig(lr: warm.lr, weightDecay: 0.01), trainable: mask)
+        }
+        let schedule = LRSchedule(peak: warm.lr, warmupSteps: max(1, total / 20), totalSteps: total, minRatio: 0.1)
+        var step = firstStep - 1, weights = initial
+        for k in 0..<total {
             step = firstStep + k
             if let lc = ctx.learnerComm, let optimizer {
+                if let reweigh, let fresh = try reweigh(k) { weights = fresh }
                 let ids = batch(k)
-                let normalizer = max(1, ids.map { i in weights.map { Double($0[i].reduce(0, +)) } ?? Double(examples[i].completion.count) }
-                    .reduce(0, +))
+                // Σ|Φ|: a signed priority's unlikelihood tokens count by their magnitude.
+                let normalizer = max(1, ids.map { i in
+                    weights.map { Double($0[i].reduce(0) { $0 + abs($1) }) } ?? Double(examples[i].completion.count)
+                }.reduce(0, +))
                 let mine = stride(from: lc.rank, to: ids.count, by: lc.size).map { ids[$0] }
                 model.zeroGradients()
                 let loss = forwardBackward(mine, weights: weights, normalizer: normalizer)
                 let lr = schedule.lr(at: k)
                 let norm = try optimizer.step(lr: lr, maxNorm: 1.0)
-                let total = try lc.allreduceSum([loss])[0]
-                if ctx.isLeader && (k % 25 == 0 || k == warm.steps - 1) {
-                    ctx.logger?.logWarmStart(step: step, of: firstStep + warm.steps - 1, ["t3s/loss": total, "t3s/grad_norm": norm, "t3s/lr": lr])
+                let sum = try lc.allreduceSum([loss])[0]
+                if ctx.isLeader && (k % 25 == 0 || k == total - 1) {
+                    ctx.logger?.logWarmStart(step: step, of: firstStep + total - 1,
+                                             [prefix + "/loss": sum, prefix + "/grad_norm": norm, prefix + "/lr": lr])
                 }
             }
             if try after(step) { break }
@@ -88,13 +100,20 @@ struct T3STraining {
             }
             rowWeights = w
         }
-        return model.forwardBackward(batch: tokens, loss: CrossEntropy.loss(targets: targets, weights: rowWeights, normalizer: normalizer))
+        // WeightedCrossEntropy is CrossEntropy for Φ ≥ 0 and adds the unlikelihood term for Φ < 0.
+        return model.forwardBackward(batch: tokens, loss: WeightedCrossEntropy.loss(
+            targets: targets, weights: rowWeights ?? [Float](repeating: 1, count: targets.count), normalizer: normalizer))
     }
 
     /// Collective: greedy accuracy on the first `prompts` training prompts (the rollout ranks answer).
     func trainingAccuracy(prompts: Int) throws -> Double {
+        let all = try greedySamples(examples.prefix(prompts).map(\.item))
+        return all.map(\.outcome).reduce(0, +) / Double(max(1, all.count))
+    }
+
+    /// Collective: greedy answers to `items` from the rollout ranks, gathered on every rank.
+    func greedySamples(_ items: [PromptItem]) throws -> [RolloutSample] {
         _ = try ctx.syncWeights()
-        let items = examples.prefix(prompts).map(\.item)
         var mine: [RolloutSample] = []
         if let r = ctx.rolloutRanks.firstIndex(of: ctx.world.rank) {
             let idx = Array(stride(from: r, to: items.count, by: ctx.rolloutRanks.count))
@@ -103,8 +122,7 @@ struct T3STraining {
             mine = try engine.rollout(items: idx.map { items[$0] }, indices: idx, groupSize: 1, options: options,
                                       runSeed: ctx.runSeed, step: 0, purpose: .evaluation)
         }
-        let all = try Evaluator(ctx: ctx).gatherSamples(mine)
-        return all.map(\.outcome).reduce(0, +) / Double(max(1, all.count))
+        return try Evaluator(ctx: ctx).gatherSamples(mine)
     }
 
     /// The leader's split of the first batch's gradient at the current
