@@ -1,0 +1,103 @@
+import Checkpoint
+import Configs
+import Foundation
+
+/// Checks, on every rank and before any training, the inputs a job reads
+/// only later: the teachers' models (read after the warm start) and the run
+/// directory (first written at the first save or metrics line). A missing
+/// teacher or an unwritable directory then costs seconds, not a warm start.
+/// The model and the data are read while the job is built, before this runs.
+struct Preflight {
+    let ctx: JobContext
+
+    /// Collective: every rank checks, then all agree; throws one error listing
+    /// every problem any rank found (by rank when they differ).
+    func run() throws {
+        let mine = problems()
+        let all = try ctx.world.allgatherBytes(Array(mine.joined(separator: "\n").utf8))
+            .map { String(decoding: $0, as: UTF8.self) }
+        var seen = Set<String>(), lines: [String] = []
+        for (rank, text) in all.enumerated() where !text.isEmpty {
+            for line in text.split(separator: "\n").map(String.init) where seen.insert(line).inserted {
+                lines.append(all.allSatisfy({ $0 == text }) ? line : "rank \(rank): \(line)")
+            }
+        }
+        guard lines.isEmpty else {
+            throw JobError("the job cannot start (checked before training, nothing was run):\n  - "
+                           + lines.joined(separator: "\n  - "))
+        }
+    }
+
+    /// This rank's problems, one sentence each.
+    func problems() -> [String] {
+        var out: [String] = []
+        let config = ctx.config
+        if config.trainer.pipeline.usesTeachers {
+            for spec in config.distillation.teacherModels {
+                if let p = Self.teacherProblem(spec) { out.append(p) }
+            }
+        }
+        if let dir = ctx.runDirectory, let p = Self.writableProblem(dir) { out.append(p) }
+        return out
+    }
+
+    /// Why the teacher `spec` (an entry of `distillation.teacher_models`) cannot be read, or nil.
+    /// `student` and `reference@styleN` name no file.
+    static func teacherProblem(_ spec: String) -> String? {
+        if spec == TeacherSpecs.student || spec == "reference" || spec.hasPrefix("reference@") { return nil }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: spec, isDirectory: &isDirectory) else {
+            return "distillation.teacher_models: expected a checkpoint directory, a .gguf file or a Hugging Face "
+                + "folder at `\(spec)`, found nothing there. Fix the path (relative paths start at "
+                + "\(fm.currentDirectoryPath)), or train the teacher first."
+        }
+        if CheckpointResolver.isCheckpointLocation(spec) {
+            do { _ = try CheckpointResolver.resolve(spec) } catch {
+                return "distillation.teacher_models: `\(spec)` holds no usable checkpoint: \(error)"
+            }
+            return nil
+        }
+        if !isDirectory.boolValue && !fm.isReadableFile(atPath: spec) {
+            return "distillation.teacher_models: `\(spec)` exists but cannot be read (permission denied). "
+                + "Make it readable by the user running the job."
+        }
+        return nil
+    }
+
+    /// Why the run directory `dir` cannot be written, or nil. Creates it if needed
+    /// and writes and removes a probe file, as the first save would.
+    static func writableProblem(_ dir: String) -> String? {
+        let probe = (dir as NSString).appendingPathComponent(".ispo-preflight-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Data("probe\n".utf8).write(to: URL(fileURLWithPath: probe))
+            try FileManager.default.removeItem(atPath: probe)
+            return nil
+        } catch {
+            return "trainer.default_local_dir: the run directory `\(dir)` cannot be written (\(plainReason(error))). "
+                + "Choose a writable place with trainer.default_local_dir=<dir>, or fix the directory's permissions."
+        }
+    }
+
+    /// The OS reason of a Foundation file error in plain words (`Permission denied`),
+    /// not the NSError dump; EPERM and EACCES both read as a permission problem.
+    static func plainReason(_ error: Error) -> String {
+        let ns = error as NSError
+        var underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        while let u = underlying, u.domain != NSPOSIXErrorDomain, let next = u.userInfo[NSUnderlyingErrorKey] as? NSError {
+            underlying = next
+        }
+        if let u = underlying, u.domain == NSPOSIXErrorDomain {
+            if u.code == Int(EPERM) || u.code == Int(EACCES) { return "permission denied" }
+            return String(cString: strerror(Int32(u.code))).lowercased()
+        }
+        switch ns.code {
+        case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "a parent directory does not exist"
+        default: return ns.localizedDescription
+        }
+    }
+}

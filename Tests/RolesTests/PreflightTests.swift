@@ -1,0 +1,33 @@
+import Foundation
+@testable import Roles
+import XCTest
+
+/// Inputs read late (teachers after the warm start, the run directory at the
+/// first save) are checked on every rank before anything is trained.
+extension DistillResumeTests {
+    func testAMissingTeacherIsReportedBeforeTheWarmStart() throws {
+        let dir = tempDir("missing-teacher")
+        let missing = "/nonexistent-\(UUID())/teacher.gguf"
+        // A warm start this long would take minutes: the error must come first.
+        let start = Date()
+        XCTAssertThrowsError(try runJob(dir: dir, ["distillation.teacher_models=[\(missing)]"],
+                                        warm: WarmStart(steps: 100_000, batchSize: 4, lr: 3e-3))) { error in
+            let s = "\(error)"
+            for f in ["distillation.teacher_models", missing, "found nothing there", "nothing was run"] {
+                XCTAssertTrue(s.contains(f), "'\(s)' should mention '\(f)'")
+            }
+            XCTAssertFalse(s.contains("rank 1:"), "every rank found the same problem, reported once: \(s)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 120, "the warm start must not have run")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/checkpoints"))
+    }
+
+    func testAnUnwritableRunDirectoryIsAPlainMessage() throws {
+        let file = tempDir("plain-file")
+        try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: file))
+        let problem = try XCTUnwrap(Preflight.writableProblem(file + "/run"))
+        XCTAssertTrue(problem.contains("trainer.default_local_dir") && problem.contains(file + "/run"), problem)
+        XCTAssertFalse(problem.contains("NSCocoaErrorDomain") || problem.contains("UserInfo"), "raw NSError: \(problem)")
+        XCTAssertNil(Preflight.writableProblem(tempDir("writable")))
+    }
+}
