@@ -26,7 +26,8 @@ extension DistillResumeTests {
         let file = tempDir("plain-file")
         try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: file))
         let problem = try XCTUnwrap(Preflight.writableProblem(file + "/run"))
-        XCTAssertTrue(problem.contains("trainer.default_local_dir") && problem.contains(file + "/run"), problem)
+        XCTAssertTrue(problem.contains("trainer.default_local_dir") && problem.contains(file + "/run")
+                      && problem.contains("`\(file)` is a file, not a directory"), problem)
         XCTAssertFalse(problem.contains("NSCocoaErrorDomain") || problem.contains("UserInfo"), "raw NSError: \(problem)")
         XCTAssertNil(Preflight.writableProblem(tempDir("writable")))
     }

@@ -66,38 +66,33 @@ struct Preflight {
     }
 
     /// Why the run directory `dir` cannot be written, or nil. Creates it if needed
-    /// and writes and removes a probe file, as the first save would.
+    /// and writes and removes a probe file, as the first save would. Uses the
+    /// system calls directly so the reason is errno's (`Not a directory`,
+    /// `Permission denied`), never a Foundation error dump.
     static func writableProblem(_ dir: String) -> String? {
-        let probe = (dir as NSString).appendingPathComponent(".ispo-preflight-\(getpid())")
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Data("probe\n".utf8).write(to: URL(fileURLWithPath: probe))
-            try FileManager.default.removeItem(atPath: probe)
-            return nil
-        } catch {
-            return "trainer.default_local_dir: the run directory `\(dir)` cannot be written (\(plainReason(error))). "
+        func fail(_ what: String, _ code: Int32) -> String {
+            let reason = code == EPERM || code == EACCES ? "permission denied" : String(cString: strerror(code))
+            return "trainer.default_local_dir: the run directory `\(dir)` cannot be written (\(what): \(reason)). "
                 + "Choose a writable place with trainer.default_local_dir=<dir>, or fix the directory's permissions."
         }
-    }
-
-    /// The OS reason of a Foundation file error in plain words (`Permission denied`),
-    /// not the NSError dump; EPERM and EACCES both read as a permission problem.
-    static func plainReason(_ error: Error) -> String {
-        let ns = error as NSError
-        var underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
-        while let u = underlying, u.domain != NSPOSIXErrorDomain, let next = u.userInfo[NSUnderlyingErrorKey] as? NSError {
-            underlying = next
+        // mkdir -p, one component at a time.
+        var path = dir.hasPrefix("/") ? "" : "."
+        for part in dir.split(separator: "/") {
+            path += "/" + part
+            var st = stat()
+            if stat(path, &st) == 0 {
+                if st.st_mode & S_IFMT != S_IFDIR { return fail("`\(path)` is a file, not a directory", ENOTDIR) }
+                continue
+            }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { return fail("creating `\(path)`", errno) }
         }
-        if let u = underlying, u.domain == NSPOSIXErrorDomain {
-            if u.code == Int(EPERM) || u.code == Int(EACCES) { return "permission denied" }
-            return String(cString: strerror(Int32(u.code))).lowercased()
-        }
-        switch ns.code {
-        case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
-        case NSFileWriteOutOfSpaceError: return "no space left on the device"
-        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
-        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "a parent directory does not exist"
-        default: return ns.localizedDescription
-        }
+        let probe = (dir as NSString).appendingPathComponent(".ispo-preflight-\(getpid())")
+        let fd = open(probe, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        guard fd >= 0 else { return fail("creating a file in it", errno) }
+        let ok = write(fd, "probe\n", 6) == 6
+        let code = errno
+        close(fd)
+        unlink(probe)
+        return ok ? nil : fail("writing a file in it", code)
     }
 }
