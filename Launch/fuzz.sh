@@ -9,11 +9,12 @@
 #   N=2000 JOBS=2 Launch/fuzz.sh   long run
 # Environment: N (mutations per format, 20), SEED (1), JOBS (parallel cases, 2),
 # FORMATS (comma list, all), TIMEOUT (seconds per case, 30), FUZZ_DIR (work
-# directory, a new one under /tmp), BUILD=0 to use the existing binary,
+# directory, a new one under /tmp), BUILD=0 to use the existing binary, BIN (the
+# binary, .build/release/ispo-cluster),
 # FUZZ_KINDS=1 to print the outcome of each mutation kind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release/ispo-cluster
+BIN=${BIN:-.build/release/ispo-cluster}
 if [[ "${BUILD:-1}" != 0 || ! -x $BIN ]]; then
   echo "[fuzz] swift build -c release"
   swift build -c release --product ispo-cluster 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -3
