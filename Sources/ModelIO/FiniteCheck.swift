@@ -35,7 +35,7 @@ public enum FiniteCheck {
         }
         throw ModelIOError(.malformed, file: file,
                            expected: "finite weights",
-                           found: "\(bad.value) in tensor '\(bad.tensor)' (shape \(shape)) at flat index \(bad.index), "
+                           found: "\(bad.value.isNaN ? "NaN" : "\(bad.value)") in tensor '\(bad.tensor)' (shape \(shape)) at flat index \(bad.index), "
                                + "position \(position)",
                            remedy: "The model file is damaged or was exported from a diverged run: use another copy "
                                + "or an earlier checkpoint. To load it anyway, set model.check_finite=false "

@@ -60,6 +60,7 @@ struct Run: ParsableCommand {
         let runDir = config.trainer.runDirectory
         if world.rank == leader {
             print("ispo-cluster: \(world.size) rank(s), layout \(layout.describe()), \(threads) thread(s)/rank, BLAS \(Blas.coreName)")
+            try RunDirectory.requireWritable(runDir)
             try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
             try config.resolvedYAML().write(toFile: runDir + "/config.yaml", atomically: true, encoding: .utf8)
             print("resolved config saved to \(runDir)/config.yaml")

@@ -71,4 +71,19 @@ final class ResumeSafetyTests: XCTestCase {
         try save(store, step: 2)
         XCTAssertEqual(try store.list().map(\.step), [1, 2])
     }
+
+    /// A run directory under a regular file: errno's reason, not "Input/output error".
+    func testCreatingADirectoryUnderAFileSaysNotADirectory() throws {
+        let root = try temporaryDirectory(self)
+        let file = root + "/plain"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        assertCheckpointError(try FileOps.makeDirectory(file + "/run/checkpoints"), kind: .writeFailed,
+                              mentions: [file, "Not a directory"])
+        do { try FileOps.makeDirectory(file + "/run") } catch {
+            XCTAssertFalse("\(error)".contains("Input/output"), "\(error)")
+        }
+        try FileOps.makeDirectory(root + "/a/b/c")
+        XCTAssertTrue(FileOps.isDirectory(root + "/a/b/c"))
+        try FileOps.makeDirectory(root + "/a/b/c")  // existing: no error
+    }
 }

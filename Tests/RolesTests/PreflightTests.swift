@@ -1,3 +1,4 @@
+import Configs
 import Foundation
 @testable import Roles
 import XCTest
@@ -30,5 +31,15 @@ extension DistillResumeTests {
                       && problem.contains("`\(file)` is a file, not a directory"), problem)
         XCTAssertFalse(problem.contains("NSCocoaErrorDomain") || problem.contains("UserInfo"), "raw NSError: \(problem)")
         XCTAssertNil(Preflight.writableProblem(tempDir("writable")))
+    }
+
+    func testAConfigPathThatIsADirectoryIsAPlainMessage() throws {
+        let dir = tempDir("config-dir")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try Config.load(yamlFile: dir)) { error in
+            let s = "\(error)"
+            XCTAssertTrue(s.contains("found a directory") && s.contains("--config") && s.contains(dir + "/config.yaml"), s)
+            XCTAssertFalse(s.contains("NSCocoaErrorDomain"), "raw NSError: \(s)")
+        }
     }
 }

@@ -2,6 +2,15 @@ import Checkpoint
 import Configs
 import Foundation
 
+/// The run directory check for callers outside the job (the `run` command, before it writes config.yaml).
+public enum RunDirectory {
+    /// Creates `dir` if needed and checks a file can be written in it; throws a
+    /// plain message naming `trainer.default_local_dir` otherwise.
+    public static func requireWritable(_ dir: String) throws {
+        if let problem = Preflight.writableProblem(dir) { throw JobError(problem) }
+    }
+}
+
 /// Checks, on every rank and before any training, the inputs a job reads
 /// only later: the teachers' models (read after the warm start) and the run
 /// directory (first written at the first save or metrics line). A missing
