@@ -349,10 +349,9 @@ def yaml_mutation(text, rng):
         value = rng.choice([".nan", ".inf", "-.inf", ".NaN", "NaN"])
     lines[i] = f"{key}: {value}"
     must = True
-    if kind == "type_swap" and value == "true" and lines[i].strip().startswith("seed"):
-        must = True
-    if kind == "huge" and value == "1e308" and key.strip() in [k for k in FLOAT_KEYS]:
-        must = None  # a finite float: some keys have no upper bound
+    name = key.strip()
+    if kind == "huge" and name in ("lr", "temperature") and value in ("99999999999999999999999", "1e308"):
+        must = None  # a large finite positive value: these keys have no upper bound (only > 0 and finite)
     return "\n".join(lines), kind, must
 
 
