@@ -384,8 +384,8 @@ def json_mutation(obj, text, rng, fmt):
             del target[path[-1]]
         elif kind == "type_swap":
             target[path[-1]] = rng.choice([42, "x", None, True]) if path[-1] != "type" else "WordPiece"
-            if path == ("added_tokens",) and target[path[-1]] is None:
-                must = None  # null added_tokens reads as none, as in Hugging Face tokenizers
+            if path in (("added_tokens",), ("model", "merges")) and target[path[-1]] is None:
+                must = None  # null reads as absent: no added tokens, no merges
         else:
             tok = rng.choice(list(o["model"]["vocab"]))
             o["model"]["vocab"][tok] = rng.choice([10 ** 12, -1, 2 ** 31, 1.5])
