@@ -55,6 +55,13 @@ public final class CheckpointReader {
                                   found: "step \(decoded.step) in manifest.json and DONE",
                                   remedy: CheckpointRemedy.corrupt)
         }
+        // Anything else in DONE (a lost newline, an extra line) means it was not written by a commit.
+        let exact = CheckpointStore.doneText(step: decoded.step, manifestCRC: actual)
+        guard Array(done) == Array(exact.utf8) else {
+            throw CheckpointError(.malformed, file: donePath, expected: "exactly \(exact.debugDescription)",
+                                  found: String(decoding: done.prefix(200), as: UTF8.self).debugDescription,
+                                  remedy: CheckpointRemedy.corrupt)
+        }
         manifest = decoded
     }
 

@@ -68,6 +68,10 @@ public struct CheckpointStore: Sendable {
         guard name.hasPrefix("global_step_"), let n = Int(name.dropFirst("global_step_".count)), n >= 0 else { return nil }
         return n
     }
+    /// The whole text of a `DONE` marker: `step <N>\nmanifest_crc32c 0x<crc>\n`; readers accept nothing else.
+    public static func doneText(step: Int, manifestCRC: String) -> String {
+        "step \(step)\nmanifest_crc32c \(manifestCRC)\n"
+    }
     /// Prefix of checkpoint directories set aside because they did not verify.
     public static let quarantinePrefix = "corrupt_"
     /// The final directory of `step`.
@@ -140,7 +144,7 @@ public struct CheckpointStore: Sendable {
             }
             let json = try manifest.encoded()
             try FileOps.writeAtomically(json, to: (staging as NSString).appendingPathComponent(Self.manifestName), budget: budget)
-            let done = "step \(manifest.step)\nmanifest_crc32c \(CRC32C.hex(CRC32C.checksum(json)))\n"
+            let done = Self.doneText(step: manifest.step, manifestCRC: CRC32C.hex(CRC32C.checksum(json)))
             try FileOps.writeAtomically(Array(done.utf8), to: (staging as NSString).appendingPathComponent(Self.doneName),
                                         budget: budget)
             try FileOps.rename(staging, to: final)

@@ -28,6 +28,13 @@ final class ResumeSafetyTests: XCTestCase {
         // A DONE without a step line is rejected too.
         try Data("manifest_crc32c \(crc)\n".utf8).write(to: URL(fileURLWithPath: dir + "/DONE"))
         assertCheckpointError(try CheckpointReader(directory: dir), kind: .malformed, mentions: ["no `step <N>` line"])
+        // The right fields without the final newline, or with an extra line: not what a commit writes.
+        for text in ["step 3\nmanifest_crc32c \(crc)", "step 3\nmanifest_crc32c \(crc)\nnote x\n"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/DONE"))
+            assertCheckpointError(try CheckpointReader(directory: dir), kind: .malformed, mentions: ["DONE", "exactly"])
+        }
+        try Data("step 3\nmanifest_crc32c \(crc)\n".utf8).write(to: URL(fileURLWithPath: dir + "/DONE"))
+        XCTAssertEqual(try CheckpointReader(directory: dir).manifest.step, 3)
     }
 
     /// A whole valid step-3 checkpoint renamed global_step_5: its files agree, its name does not.
