@@ -55,12 +55,11 @@ let package = Package(
         // MARK: Infrastructure (knows nothing of transformers)
         .target(name: "Comm", dependencies: ["CMPI"], swiftSettings: fastMath),
         .target(name: "Configs", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: fastMath),
-        .target(name: "Checkpoint", dependencies: ["Tensors", "CZstd"], swiftSettings: fastMath),
+        .target(name: "Checkpoint", dependencies: ["CZstd"], swiftSettings: fastMath),
 
-        // MARK: Weight merging (Merge-of-Thought): pure merges, the allreduce form, model files
-        .target(name: "Merging",
-                dependencies: ["Tensors", "Comm", "Configs", "Transformer", "ModelIO", "Checkpoint"],
-                swiftSettings: fastMath),
+        // MARK: Weight merging (Merge-of-Thought): pure merges over flat buffers; the allreduce
+        // form, the config → recipe step and model files live in Roles
+        .target(name: "Merging", dependencies: ["Tensors"], swiftSettings: fastMath),
 
         // MARK: Roles: where communication meets the model
         .target(name: "Roles",
@@ -79,6 +78,9 @@ let package = Package(
             swiftSettings: fastMath),
 
         // MARK: Tests
+        // Helpers shared by the test targets (seeded generator, temporary directories,
+        // package paths, test values); a regular target, so test targets can depend on it.
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "Platform"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors"]),
@@ -86,17 +88,16 @@ let package = Package(
                     dependencies: ["Transformer", "Layers", "Objectives", "Optimization", "Tensors", "Platform"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "Tensors", "Transformer"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "Tensors"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Transformer", "Tensors", "Tokenization", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tensors", "Tokenization"]),
         .testTarget(name: "CommTests", dependencies: ["Comm"]),
         .testTarget(name: "ConfigsTests", dependencies: ["Configs"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors"]),
-        .testTarget(name: "MergingTests",
-                    dependencies: ["Merging", "Comm", "Configs", "ModelIO", "Transformer", "Checkpoint", "Tensors"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Comm", "Tensors", "TestSupport"]),
+        .testTarget(name: "MergingTests", dependencies: ["Merging", "Tensors", "TestSupport"]),
         .testTarget(name: "RolesTests",
                     dependencies: ["Roles", "Comm", "Configs", "Transformer", "Tasks", "Tensors", "Checkpoint", "Objectives",
-                                   "Merging"]),
+                                   "Merging", "ModelIO", "TestSupport"]),
     ],
     // Swift 5 mode: the numeric kernels hand raw pointers to DispatchQueue
     // workers, which Swift 6's sendability checking cannot express.

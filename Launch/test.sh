@@ -25,6 +25,9 @@ Launch/test-faults.sh | tee /tmp/ispo-test-faults.log || { echo "[test] fault te
 echo "[test] Slurm: the sbatch scripts on a private one-node cluster (USR1 -> checkpoint -> requeue -> resume)"
 Launch/test-slurm.sh | tee /tmp/ispo-test-slurm.log || { echo "[test] Slurm tests FAILED (log: /tmp/ispo-test-slurm.log)"; exit 1; }
 
+echo "[test] emulated nodes: network namespaces, MPI over TCP, node loss, two-node Slurm"
+Launch/test-multinode.sh | tee /tmp/ispo-test-multinode.log || { echo "[test] multi-node tests FAILED (log: /tmp/ispo-test-multinode.log)"; exit 1; }
+
 echo "[test] single-process smoke run of the main job (release binary, every role in one process)"
 .build/release/ispo-cluster run --sft-steps 20 trainer.total_steps=2 trainer.experiment_name=test-single data.val_batch_size=16 | tail -3
 # XCTest's last "Executed N tests" line is the whole run's total.
@@ -37,7 +40,9 @@ mpi=$(sed -nE 's/^mpi tests: ([0-9]+) passed.*/\1/p' /tmp/ispo-test-mpi.log)
 count() { sed -nE "s/^$1 tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\\$2/p" "$3" | tail -1; }
 faults=$(count fault 1 /tmp/ispo-test-faults.log); faults_skipped=$(count fault 3 /tmp/ispo-test-faults.log)
 slurm=$(count slurm 1 /tmp/ispo-test-slurm.log); slurm_skipped=$(count slurm 3 /tmp/ispo-test-slurm.log)
-[[ -n "$faults" && -n "$slurm" ]] || { echo "[test] a fault or Slurm test script printed no summary line"; exit 1; }
-grep -hE "^\[(faults|slurm)\] SKIP" /tmp/ispo-test-faults.log /tmp/ispo-test-slurm.log | sed 's/^/[test] skipped: /' || true
-skipped=$((skipped + ${faults_skipped:-0} + ${slurm_skipped:-0}))
-echo "ispo-cluster tests: $((unit - skipped_xctest + mpi + ${faults:-0} + ${slurm:-0} + 1)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI, fault and Slurm checks + the smoke run
+multinode=$(count multinode 1 /tmp/ispo-test-multinode.log); multinode_skipped=$(count multinode 3 /tmp/ispo-test-multinode.log)
+[[ -n "$faults" && -n "$slurm" && -n "$multinode" ]] || { echo "[test] a fault, Slurm or multi-node test script printed no summary line"; exit 1; }
+grep -hE "^\[(faults|slurm|multinode)\] SKIP" /tmp/ispo-test-faults.log /tmp/ispo-test-slurm.log /tmp/ispo-test-multinode.log \
+  | sed 's/^/[test] skipped: /' || true
+skipped=$((skipped + ${faults_skipped:-0} + ${slurm_skipped:-0} + ${multinode_skipped:-0}))
+echo "ispo-cluster tests: $((unit - skipped_xctest + mpi + ${faults:-0} + ${slurm:-0} + ${multinode:-0} + 1)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI, fault, Slurm and multi-node checks + the smoke run

@@ -39,7 +39,7 @@ public enum CheckpointResolver {
     }
 
     /// A `global_step_<N>` directory (by its manifest or DONE marker, or its name).
-    static func isCheckpointDirectory(_ path: String) -> Bool {
+    public static func isCheckpointDirectory(_ path: String) -> Bool {
         guard FileOps.isDirectory(path) else { return false }
         let fm = FileManager.default
         return fm.fileExists(atPath: path + "/" + CheckpointStore.manifestName)
@@ -48,7 +48,7 @@ public enum CheckpointResolver {
     }
 
     /// The checkpoints directory `path` is or holds, if any.
-    static func checkpointsDirectory(_ path: String) -> String? {
+    public static func checkpointsDirectory(_ path: String) -> String? {
         guard FileOps.isDirectory(path), !isCheckpointDirectory(path) else { return nil }
         let nested = (path as NSString).appendingPathComponent("checkpoints")
         if FileOps.isDirectory(nested) { return nested }

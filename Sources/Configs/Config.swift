@@ -32,6 +32,8 @@ public struct Config: Codable, Equatable, Sendable {
     public var trainer: TrainerConfig = TrainerConfig()
     /// The supervised warm start before RL (`ispo-cluster run` flags `--sft-steps`, `--sft-batch`, `--sft-lr`).
     public var sft: SFTConfig = SFTConfig()
+    /// T3S's token selection (`trainer.pipeline=t3s`).
+    public var t3s: T3SConfig = T3SConfig()
     /// Rank roles and threads.
     public var cluster: ClusterConfig = ClusterConfig()
 

@@ -131,6 +131,8 @@ public enum Pipeline: String, ConfigChoice {
     case distill
     /// Merge-of-Thought: teacher-branch fine-tuning merged by allreduce, `merge.rounds` rounds.
     case mot
+    /// T3S: SFT with imitation-anchor tokens masked (`t3s.*`).
+    case t3s
 
     /// Whether the derived rank layout needs teacher ranks.
     public var usesTeachers: Bool { self == .distill || self == .mot }

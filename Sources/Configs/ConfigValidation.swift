@@ -227,6 +227,10 @@ extension Config {
         c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")
         c.atLeast("sft.batch_size", sft.batchSize, 1)
         c.require(sft.lr > 0, "sft.lr (\(sft.lr)) must be > 0")
+        c.atLeast("t3s.examples", t3s.examples, 1)
+        c.atLeast("t3s.probe_freq", t3s.probeFreq, 1)
+        c.atLeast("t3s.probe_prompts", t3s.probePrompts, 1)
+        c.require(t3s.onlineRise > 0, "t3s.online_rise (\(t3s.onlineRise)) must be > 0")
         for (key, v) in [("cluster.learners", cluster.learners), ("cluster.rollout_workers", cluster.rolloutWorkers),
                          ("cluster.teachers", cluster.teachers), ("cluster.threads_per_rank", cluster.threadsPerRank)] {
             c.atLeast(key, v, 0, "0 = derive")

@@ -1,8 +1,11 @@
 /// `data`: which prompts, how long they may be and how many per step.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// Training sources: JSONL files with verl fields, or synthetic families
-    /// named `synthetic:<family>` (e.g. `synthetic:addition:3`). A single
-    /// string is read as a one-element list. Default: `[]`.
+    /// Training sources: verl JSONL files (a path ending in `.jsonl` or
+    /// containing `/`, relative to the working directory; fields `data_source`,
+    /// `prompt`, `reward_model.ground_truth`, `extra_info`), benchmark names
+    /// (`gsm8k_train`, `gsm8k`, `math`, `math500`, `svamp`, `asdiv`, `mawps`,
+    /// `gsm_hard`), or synthetic families named `synthetic:<family>` (e.g.
+    /// `synthetic:addition:3`). A single string is read as a one-element list. Default: `[]`.
     public var trainFiles: [String] = []
     /// Validation sources, in the same forms as `train_files`. Default: `[]`.
     public var valFiles: [String] = []
@@ -14,7 +17,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var maxResponseLength: Int = 256
     /// Prompts per RL step; each gets `rollout.n` responses. Default: `8`.
     public var trainBatchSize: Int = 8
-    /// Validation prompts per batch; null = the whole validation set at once. Default: `null`.
+    /// Validation prompts per source; null = every prompt of a file (and 64 per
+    /// synthetic family, an endless stream). Default: `null`.
     public var valBatchSize: Int? = nil
     /// Shuffle the training prompts every epoch. Default: `true`.
     public var shuffle: Bool = true

@@ -166,7 +166,9 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     public var valBeforeTrain: Bool = true
     /// Write a metrics line every N steps. Default: `1`.
     public var logFreq: Int = 1
-    /// Write `<run>/rollouts/<step>.jsonl`. Default: `true`.
+    /// Write the training rollouts to `<run>/rollouts/<step>.jsonl` and every
+    /// validation generation (prompt, response, ground_truth, data_source,
+    /// correct, extracted, step) to `<run>/generations/<step>.jsonl`. Default: `true`.
     public var dumpRollouts: Bool = true
     /// Seed of the run (top-level alias `seed`); every stream derives from it. Default: `1`.
     public var seed: Int = 1

@@ -7,10 +7,13 @@
 ///    loopback world sums in rank order): Σ_k c_k, and for sign election Σ_k agreeing c_k and
 ///    Σ_k agreeing w_k (`agreeing`).
 /// 3. `finish`: divide, scale by λ, add the base.
-enum MergeKernels {
+///
+/// Public so that the collective form (`allreduceMerge` in Roles, where communication
+/// lives) runs these same steps.
+public enum MergeKernels {
     /// out = w_k · sparsify(θ_k − base), or w_k · θ_k for `linear`. `indexOffset` is the global
     /// index of element 0 (DARE's mask); `segments` are tensor ranges within the buffer (TIES).
-    static func contribution(branch: UnsafeBufferPointer<Float>, base: UnsafeBufferPointer<Float>?,
+    public static func contribution(branch: UnsafeBufferPointer<Float>, base: UnsafeBufferPointer<Float>?,
                              recipe: MergeRecipe, branchIndex k: Int, segments: [Range<Int>]?, indexOffset: Int,
                              into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count == branch.count, "merge: output of \(out.count) for a branch of \(branch.count)")
@@ -33,7 +36,7 @@ enum MergeKernels {
     }
 
     /// Σ_k w_k in branch order, as a Float (the divisor without sign election).
-    static func weightSum(_ recipe: MergeRecipe) -> Float {
+    public static func weightSum(_ recipe: MergeRecipe) -> Float {
         var s: Float = 0
         for w in recipe.weights { s += Float(w) }
         return s
@@ -42,7 +45,7 @@ enum MergeKernels {
     /// Branch k's share of the sign-elected sums: where its contribution has the elected sign
     /// (sign of Σ_k c_k, ≥ 0 counting as +; a zero never agrees — mergekit's `get_mask`),
     /// numerator c_k and divisor w_k, else 0 and 0.
-    static func agreeing(contribution c: UnsafeBufferPointer<Float>, electionSums s: UnsafeBufferPointer<Float>,
+    public static func agreeing(contribution c: UnsafeBufferPointer<Float>, electionSums s: UnsafeBufferPointer<Float>,
                          weight: Float, numerator: UnsafeMutableBufferPointer<Float>,
                          divisor: UnsafeMutableBufferPointer<Float>) {
         for i in 0..<c.count {
@@ -55,7 +58,7 @@ enum MergeKernels {
     /// The merged parameters from the summed contributions. `divisors` (sign election) is
     /// per parameter, 0 → 1; otherwise the divisor is Σ w_k (|Σ w| < 1e-8 → 1 as in mergekit;
     /// `linear` divides by Σ w as is). `normalize`, then × λ (not for `linear`), then + base.
-    static func finish(sums: UnsafeBufferPointer<Float>, divisors: UnsafeBufferPointer<Float>?,
+    public static func finish(sums: UnsafeBufferPointer<Float>, divisors: UnsafeBufferPointer<Float>?,
                        base: UnsafeBufferPointer<Float>?, recipe: MergeRecipe,
                        into out: UnsafeMutableBufferPointer<Float>) {
         let n = sums.count
@@ -81,5 +84,12 @@ enum MergeKernels {
             if recipe.lambda != 1 { m = m * lambda }
             out[i] = base[i] + m
         }
+    }
+
+    /// Calls `body` with a pointer to `array`'s storage, or with nil when `array` is nil.
+    public static func withOptionalPointer<R>(_ array: [Float]?,
+                                              _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
+        guard let array else { return try body(nil) }
+        return try array.withUnsafeBufferPointer { try body($0) }
     }
 }

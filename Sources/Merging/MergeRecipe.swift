@@ -1,5 +1,3 @@
-import Configs
-
 /// A merge that cannot be done as asked: what, expected, found, and what to do.
 public struct MergeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The model, key or buffer concerned.
@@ -34,8 +32,24 @@ public struct MergeError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   ÷ density when `rescale` (default true), then the linear or TIES combination
 ///   (`normalize` default false).
 public struct MergeRecipe: Equatable, Sendable {
+    /// mergekit's merge methods; the raw values are mergekit's `merge_method` names. A
+    /// config's method (`Configs.MergeMethod`) is converted by the caller, so that merging
+    /// knows nothing of configs.
+    public enum Method: String, CaseIterable, Sendable {
+        /// Weighted average of the models.
+        case linear
+        /// base + Σ w_k (θ_k − base).
+        case taskArithmetic = "task_arithmetic"
+        /// Trim to `density`, elect signs, disjoint merge (TIES).
+        case ties
+        /// Random drop to `density` with rescale (seeded), then linear.
+        case dareLinear = "dare_linear"
+        /// Random drop to `density` with rescale (seeded), then TIES sign election.
+        case dareTies = "dare_ties"
+    }
+
     /// mergekit's method.
-    public var method: MergeMethod
+    public var method: Method
     /// Weight of each branch (≥ 0).
     public var weights: [Double]
     /// Fraction of task-vector entries kept per branch, in (0, 1] (`ties`, `dare_*`).
@@ -51,7 +65,7 @@ public struct MergeRecipe: Equatable, Sendable {
 
     /// A recipe with mergekit's defaults for whatever is nil: weights 1, density 1,
     /// `normalize` per method, λ = 1, `rescale` true.
-    public init(method: MergeMethod, weights: [Double], densities: [Double]? = nil, normalize: Bool? = nil,
+    public init(method: Method, weights: [Double], densities: [Double]? = nil, normalize: Bool? = nil,
                 lambda: Double = 1, rescale: Bool? = nil, seed: UInt64 = 0) {
         precondition(!weights.isEmpty, "MergeRecipe: at least one branch")
         precondition(densities == nil || densities!.count == weights.count, "MergeRecipe: one density per branch")
@@ -65,14 +79,14 @@ public struct MergeRecipe: Equatable, Sendable {
     }
 
     /// `count` equally weighted branches (MoT's uniform average with `linear`).
-    public static func uniform(_ method: MergeMethod = .linear, branches count: Int, density: Double = 1,
+    public static func uniform(_ method: Method = .linear, branches count: Int, density: Double = 1,
                                seed: UInt64 = 0) -> MergeRecipe {
         MergeRecipe(method: method, weights: Array(repeating: 1, count: count),
                     densities: Array(repeating: density, count: count), seed: seed)
     }
 
     /// mergekit's default of `normalize`: true for `linear` and `ties`, false otherwise.
-    public static func defaultNormalize(_ method: MergeMethod) -> Bool { method == .linear || method == .ties }
+    public static func defaultNormalize(_ method: Method) -> Bool { method == .linear || method == .ties }
 
     /// Number of branches.
     public var branchCount: Int { weights.count }
@@ -104,94 +118,5 @@ public struct MergeRecipe: Equatable, Sendable {
                              found: "weights \(weights) summing to 0",
                              remedy: "Give at least one model a positive weight, or set normalize: false.")
         }
-    }
-}
-
-/// A `MergeConfig` resolved against the models it names: which entries are branches,
-/// the base, the recipe, and notes on mergekit options that have no effect here.
-public struct MergePlan: Equatable, Sendable {
-    /// The resolved recipe (one weight and density per branch).
-    public let recipe: MergeRecipe
-    /// The model of each branch, in order (empty strings when `models` is empty).
-    public let branches: [String]
-    /// The base model named by the config (nil: given by the caller, e.g. the MoT student).
-    public let baseModel: String?
-    /// Things that were accepted but have no effect (e.g. `int8_mask`), for the user.
-    public let notes: [String]
-
-    /// Resolves `config`. With `models` empty, `branchCount` equally treated branches take
-    /// the top-level `parameters` (a MoT run: one branch per teacher); otherwise the branches
-    /// are the `models` entries, minus an entry equal to `base_model` for the methods that use
-    /// a base (mergekit lists the base among the models). `branchCount`, when given, must match.
-    /// `defaultSeed` is used when `merge.seed` is null (the run's `trainer.seed`).
-    /// - Throws: `MergeError` naming the key.
-    public init(config: MergeConfig, branchCount: Int? = nil, defaultSeed: Int = 1) throws {
-        let method = config.mergeMethod
-        let usesBase = method != .linear
-        var notes: [String] = []
-        var entries = config.models.enumerated().map { (index: $0.offset, model: $0.element) }
-        if let base = config.baseModel {
-            if usesBase {
-                if entries.contains(where: { $0.model.model == base }) {
-                    notes.append("base_model `\(base)` is also listed under models: it is the base, not a branch "
-                                    + "(as in mergekit)")
-                }
-                entries.removeAll { $0.model.model == base }
-            } else {
-                notes.append("base_model `\(base)` is not used by linear (as in mergekit): the result is the "
-                                + "weighted average of the models listed")
-            }
-        }
-        for (i, m) in entries {
-            let p = m.parameters
-            for (key, set) in [("normalize", p.normalize != nil), ("lambda", p.lambda != nil),
-                               ("rescale", p.rescale != nil), ("int8_mask", p.int8Mask != nil)] where set {
-                throw MergeError("models.\(i).parameters.\(key)", expected: "\(key) in the top-level parameters",
-                                 found: "it set for model `\(m.model)`",
-                                 remedy: "\(key) applies to the whole merge in mergekit: move it to the top-level "
-                                    + "`parameters`.")
-            }
-        }
-        let count: Int
-        if entries.isEmpty {
-            guard let branchCount, branchCount > 0 else {
-                throw MergeError("models", expected: "the models to merge", found: "an empty list",
-                                 remedy: "List them under `models:` (mergekit: `- model: <path>`).")
-            }
-            count = branchCount
-        } else {
-            count = entries.count
-            if let branchCount, branchCount != count {
-                throw MergeError("models", expected: "\(branchCount) branches (one per rank of the branch group)",
-                                 found: "\(count) models: \(entries.map(\.model.model).joined(separator: ", "))",
-                                 remedy: "List one model per branch, or leave models empty for equal branches.")
-            }
-        }
-        let top = config.parameters
-        let weights = (0..<count).map { k in entries.isEmpty ? (top.weight ?? 1) : (entries[k].model.parameters.weight ?? top.weight ?? 1) }
-        let densities = (0..<count).map { k in entries.isEmpty ? (top.density ?? 1) : (entries[k].model.parameters.density ?? top.density ?? 1) }
-        if top.int8Mask != nil {
-            notes.append("int8_mask is a mergekit memory option and has no effect here (masks are never stored)")
-        }
-        if densities.contains(where: { $0 < 1 }) && !(method == .ties || method == .dareTies || method == .dareLinear) {
-            notes.append("density has no effect with \(method.rawValue) (mergekit only sparsifies for ties and dare_*)")
-        }
-        if top.rescale != nil && !(method == .dareLinear || method == .dareTies) {
-            notes.append("rescale has no effect with \(method.rawValue) (only dare_* rescale)")
-        }
-        if top.lambda != nil && method == .linear {
-            notes.append("lambda has no effect with linear (it scales task vectors)")
-        }
-        let seed = UInt64(bitPattern: Int64(config.seed ?? defaultSeed))
-        recipe = MergeRecipe(method: method, weights: weights, densities: densities, normalize: top.normalize,
-                             lambda: top.lambda ?? 1, rescale: top.rescale, seed: seed)
-        try recipe.validate()
-        if usesBase && config.baseModel == nil && !config.models.isEmpty && branchCount == nil {
-            throw MergeError("base_model", expected: "a base model for \(method.rawValue) (task vectors are θ − base)",
-                             found: "none", remedy: "Set base_model to the model the branches were fine-tuned from.")
-        }
-        branches = entries.isEmpty ? Array(repeating: "", count: count) : entries.map(\.model.model)
-        baseModel = usesBase ? config.baseModel : nil
-        self.notes = notes
     }
 }

@@ -1,10 +1,8 @@
-import Configs
-
 /// Weight merges of N branch models over flat fp32 parameter buffers, with mergekit's
 /// semantics (see `MergeRecipe`). Pure functions: arrays in, arrays out.
 ///
 /// All branches (and the base) must have the same number of values — programmer errors
-/// otherwise; files are checked with messages before this (`ModelMerge`). Sums over
+/// otherwise; files are checked with messages before this (`ModelMerge` in Roles). Sums over
 /// branches run in branch order, so `allreduceMerge` over a loopback world gives bitwise the
 /// same result.
 public enum Merge {
@@ -25,7 +23,7 @@ public enum Merge {
             var c = [Float](repeating: 0, count: n)
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
-                    withOptionalPointer(base) { basePointer in
+                    MergeKernels.withOptionalPointer(base) { basePointer in
                         MergeKernels.contribution(branch: bp, base: basePointer, recipe: recipe, branchIndex: k,
                                                   segments: segments, indexOffset: indexOffset, into: cp)
                     }
@@ -62,8 +60,8 @@ public enum Merge {
         }
         var out = [Float](repeating: 0, count: n)
         sums.withUnsafeBufferPointer { sp in
-            withOptionalPointer(divisors) { dp in
-                withOptionalPointer(base) { bp in
+            MergeKernels.withOptionalPointer(divisors) { dp in
+                MergeKernels.withOptionalPointer(base) { bp in
                     out.withUnsafeMutableBufferPointer { op in
                         MergeKernels.finish(sums: sp, divisors: dp, base: bp, recipe: recipe, into: op)
                     }
@@ -110,10 +108,4 @@ public enum Merge {
                                  normalize: normalize, lambda: lambda, rescale: rescale, seed: seed)
         return merge(branches: models, base: base, recipe: recipe, indexOffset: indexOffset)
     }
-}
-
-/// Calls `body` with a pointer to `array`'s storage, or nil.
-func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
-    guard let array else { return try body(nil) }
-    return try array.withUnsafeBufferPointer { try body($0) }
 }

@@ -11,8 +11,10 @@ import Transformer
 /// reordered with `RopeRows.toRotateHalf`. `tensors` must hold exactly the
 /// parameters of `config` under their HF names and shapes (a `lm_head.weight`
 /// next to tied embeddings is dropped). The folder is created if needed.
+/// `tokenIDs` (bos/eos/pad) go into `config.json` so transformers and
+/// `ModelLoading` know when to stop; without them the folder has no EOS.
 public func exportHuggingFace(config: ModelConfig, tensors: [String: Tensor], to directory: String,
-                              dtype: SafetensorsDType = .f32) throws {
+                              dtype: SafetensorsDType = .f32, tokenIDs: HuggingFaceTokenIDs? = nil) throws {
     do { try config.validate() } catch {
         throw ModelIOError(.malformed, file: directory, expected: "a valid model config", found: "\(error)",
                            remedy: "Fix the model configuration before exporting.")
@@ -54,7 +56,7 @@ public func exportHuggingFace(config: ModelConfig, tensors: [String: Tensor], to
                            remedy: "Choose a folder you can write to.")
     }
     try writeSafetensors(out, to: directory + "/model.safetensors", dtype: dtype, metadata: ["format": "pt"])
-    try writeConfigJSON(config, dtype: dtype, to: directory + "/config.json")
+    try writeConfigJSON(config, dtype: dtype, tokenIDs: tokenIDs, to: directory + "/config.json")
 }
 
 /// The config.json dictionary for `config` (rotate-half RoPE is implied by HF).
@@ -87,9 +89,12 @@ func huggingFaceConfig(_ config: ModelConfig, dtype: SafetensorsDType) -> [Strin
     return json
 }
 
-private func writeConfigJSON(_ config: ModelConfig, dtype: SafetensorsDType, to path: String) throws {
+private func writeConfigJSON(_ config: ModelConfig, dtype: SafetensorsDType, tokenIDs: HuggingFaceTokenIDs?,
+                             to path: String) throws {
+    var json = huggingFaceConfig(config, dtype: dtype)
+    json.merge(tokenIDs?.json ?? [:]) { _, new in new }
     do {
-        let data = try JSONSerialization.data(withJSONObject: huggingFaceConfig(config, dtype: dtype),
+        let data = try JSONSerialization.data(withJSONObject: json,
                                               options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {

@@ -17,6 +17,8 @@ public struct LoadedModel {
     public let stopTokens: Set<Int32>
     /// Context length the file was trained for (`maxSeqLen` may be capped below it).
     public let trainedContext: Int
+    /// The model's own chat template (GGUF `tokenizer.chat_template`, or the folder's), ChatML when it has none.
+    public let chatTemplate: ModelChatTemplate
 }
 
 /// A model, tokenizer or prompt that cannot be used, with what was expected, what was found and what to do.
@@ -83,6 +85,7 @@ public enum ModelLoading {
         let (config, tensors) = try llamaModel(from: file)
         if checkFinite { try FiniteCheck.requireFinite(tensors, file: path) }
         return try assemble(source: path, config: config, tensors: tensors, tokenizer: tokenizer,
+                            chatTemplate: try loadChatTemplate(from: file),
                             eos: spec.eosTokenID.map { [Int32($0)] } ?? [], maxSeqLen: maxSeqLen,
                             contextSource: contextSource)
     }
@@ -114,6 +117,7 @@ public enum ModelLoading {
             eos = eosTokenIDs(in: directory + "/" + name)
         }
         return try assemble(source: directory, config: config, tensors: tensors, tokenizer: tokenizer,
+                            chatTemplate: try loadChatTemplate(huggingFaceDirectory: directory),
                             eos: eos, maxSeqLen: maxSeqLen, contextSource: contextSource)
     }
 
@@ -130,7 +134,7 @@ public enum ModelLoading {
     /// Caps the context, checks the tokenizer against the model and loads the parameters.
     /// `eos` lists the declared end-of-sequence ids, the main one first.
     static func assemble(source: String, config fileConfig: ModelConfig, tensors: [String: Tensor],
-                         tokenizer: ByteLevelBPE, eos: [Int32], maxSeqLen: Int?,
+                         tokenizer: ByteLevelBPE, chatTemplate: ModelChatTemplate, eos: [Int32], maxSeqLen: Int?,
                          contextSource: ContextSource = .flag) throws -> LoadedModel {
         var config = fileConfig
         let trained = fileConfig.maxSeqLen
@@ -161,6 +165,6 @@ public enum ModelLoading {
             if let id = tokenizer.id(of: name), tokenizer.isSpecial(id) { stops.insert(id) }
         }
         return LoadedModel(model: model, tokenizer: tokenizer, eosToken: eos.first, stopTokens: stops,
-                           trainedContext: trained)
+                           trainedContext: trained, chatTemplate: chatTemplate)
     }
 }

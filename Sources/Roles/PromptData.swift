@@ -4,9 +4,12 @@ import Tensors
 
 /// Where prompts come from: synthetic families (`synthetic:chain:5`, an
 /// endless seeded stream; `synthetic:addition:3@style2` writes the SFT
-/// completions in trace style 2, the data source stays `addition:3`) or benchmark files (`gsm8k_train`, `math500`, … from
-/// the fetched cache). Every rank builds the same batches from the run seed,
-/// so prompts never travel over MPI.
+/// completions in trace style 2, the data source stays `addition:3`),
+/// benchmark files (`gsm8k_train`, `math500`, … from the fetched cache) or
+/// verl JSONL files (a spec that ends in `.jsonl` or contains `/`: `data_source`,
+/// `prompt`, `reward_model.ground_truth`, `extra_info`; relative paths are
+/// under `root`). Every rank builds the same batches from the run seed, so
+/// prompts never travel over MPI.
 public struct PromptData {
     enum Source {
         case synthetic(any SyntheticFamily)
@@ -15,8 +18,18 @@ public struct PromptData {
     let sources: [Source]
     let runSeed: UInt64
 
-    /// Parses `specs` (see the type comment). `root` is the repository root (for the data cache).
-    public init(specs: [String], root: String, maxSamples: Int?, runSeed: UInt64, instruction: Bool = true) throws {
+    /// Validation prompts drawn from a synthetic family (an endless stream)
+    /// when `validation(countPerSource:)` is given nil.
+    public static let syntheticValidationCount = 64
+
+    /// Parses `specs` (see the type comment). `root` is the repository root (for
+    /// the data cache and relative paths); `key` names the config key the specs
+    /// came from in error messages (`data.train_files`, `data.val_files`).
+    /// Benchmark prompts get the instruction of their answer format appended
+    /// when `instruction` is set; verl files are used as written (verl's
+    /// preprocessing already put the instruction in the prompt).
+    public init(specs: [String], root: String, maxSamples: Int?, runSeed: UInt64, instruction: Bool = true,
+                key: String = "data.train_files") throws {
         guard !specs.isEmpty else { throw PromptDataError("data: no files given; set data.train_files, e.g. [synthetic:addition:3] or [gsm8k_train]") }
         self.runSeed = runSeed
         sources = try specs.map { spec in
@@ -27,7 +40,13 @@ public struct PromptData {
                     throw PromptDataError("data spec '\(spec)': \(error)")
                 }
             }
-            let examples = try BenchmarkSuite.load(spec, root: root, maxSamples: maxSamples)
+            if Benchmark(rawValue: spec) == nil, Self.isFilePath(spec) {
+                return try Self.verlSource(spec, root: root, maxSamples: maxSamples, key: key)
+            }
+            let examples: [TaskExample]
+            do { examples = try BenchmarkSuite.load(spec, root: root, maxSamples: maxSamples) } catch let e as DataLoadError {
+                throw PromptDataError("\(key): \(e)")
+            }
             let items = examples.map { e -> PromptItem in
                 let format = AnswerFormat.forSource(e.dataSource)
                 let text = instruction ? e.prompt + "\n" + BenchmarkSuite.instruction(for: format) : e.prompt
@@ -35,6 +54,42 @@ public struct PromptData {
             }
             return .fixed(name: spec, items: items, completions: examples.map { $0.extraInfo["solution"] ?? $0.extraInfo["answer"] })
         }
+    }
+
+    /// Whether a spec names a file rather than a benchmark: it ends in `.jsonl`
+    /// (or `.parquet`, refused with a conversion hint) or contains `/`.
+    static func isFilePath(_ spec: String) -> Bool {
+        spec.hasSuffix(".jsonl") || spec.hasSuffix(".parquet") || spec.contains("/")
+    }
+
+    /// A verl JSONL file as a fixed source: the prompt text as the file gives it
+    /// (a string, or the user turns of a chat), the chat's system message kept
+    /// on the item, the reference completion from `extra_info.solution` or `.answer`.
+    static func verlSource(_ spec: String, root: String, maxSamples: Int?, key: String) throws -> Source {
+        let path = spec.hasPrefix("/") ? spec : URL(fileURLWithPath: root).appendingPathComponent(spec).path
+        if spec.hasSuffix(".parquet") {
+            throw PromptDataError("\(key): '\(spec)' is a parquet file; expected JSONL. Convert it once with "
+                + "`python3 Launch/parquet-to-jsonl.py \(spec) \(spec.dropLast(".parquet".count)).jsonl` (needs pyarrow) "
+                + "and list the .jsonl file")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            let found = FileManager.default.fileExists(atPath: path) ? "a directory" : "no such file"
+            throw PromptDataError("\(key): '\(spec)': expected a verl JSONL file at \(path), found \(found); "
+                + "check the path (relative paths are under \(root)), or use a benchmark name "
+                + "(\(Benchmark.allCases.map(\.rawValue).joined(separator: ", "))) or synthetic:<family>")
+        }
+        let examples: [TaskExample]
+        do { examples = try VerlJSONL.read(path: path, maxSamples: maxSamples) } catch let e as DataLoadError {
+            throw PromptDataError("\(key): \(e)")
+        }
+        guard !examples.isEmpty else {
+            throw PromptDataError("\(key): '\(spec)': expected at least one verl row, found an empty file")
+        }
+        let items = examples.map {
+            PromptItem(prompt: $0.prompt, groundTruth: $0.groundTruth, dataSource: $0.dataSource, system: $0.systemMessage)
+        }
+        return .fixed(name: spec, items: items, completions: examples.map { $0.extraInfo["solution"] ?? $0.extraInfo["answer"] })
     }
 
     /// The synthetic family behind a source name, if any (for trace checks).
@@ -65,16 +120,19 @@ public struct PromptData {
         (0..<count).map { item(step: step, index: $0, purpose: purpose).item }
     }
 
-    /// A fixed validation set of `count` prompts per source (all of a file when it is smaller).
-    public func validation(countPerSource count: Int) -> [PromptItem] {
+    /// A fixed validation set of `count` prompts per source (all of a file when
+    /// it is smaller). nil (`data.val_batch_size: null`) takes every prompt of a
+    /// file and `syntheticValidationCount` prompts of a synthetic family.
+    public func validation(countPerSource count: Int?) -> [PromptItem] {
+        precondition((count ?? 0) >= 0, "validation count must be non-negative")
         var out: [PromptItem] = []
         for (s, source) in sources.enumerated() {
             switch source {
             case .synthetic(let family):
                 var rng = Rng(seed: SeedMixer.derive(run: runSeed, sample: UInt64(s), purpose: 300))
-                out += (0..<count).map { _ in let p = family.sample(&rng); return PromptItem(prompt: p.prompt, groundTruth: p.answer, dataSource: family.spec) }
+                out += (0..<(count ?? Self.syntheticValidationCount)).map { _ in let p = family.sample(&rng); return PromptItem(prompt: p.prompt, groundTruth: p.answer, dataSource: family.spec) }
             case .fixed(_, let items, _):
-                out += items.prefix(count)
+                out += count.map { Array(items.prefix($0)) } ?? items
             }
         }
         return out

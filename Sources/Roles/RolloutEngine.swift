@@ -78,7 +78,7 @@ public struct RolloutEngine {
         generateSeconds = 0; verifySeconds = 0
         if items.isEmpty { return [] }
         var prompts: [[Int32]] = [], seeds: [UInt64] = []
-        let encoded = try items.map { try codec.encode(codec.formatPrompt($0.prompt)) }
+        let encoded = try items.map { try codec.encode(try codec.formatPrompt($0.prompt)) }
         for (k, p) in encoded.enumerated() {
             for j in 0..<G {
                 prompts.append(p)

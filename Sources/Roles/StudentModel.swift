@@ -36,7 +36,7 @@ enum StudentModel {
             remedy: "Lower data.max_prompt_length or data.max_response_length, or use a model with a longer context.")
         let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64, checkFinite: config.model.checkFinite,
                                            contextSource: context)
-        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer))
+        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate))
     }
 
     /// The model saved in checkpoint `path`, checked against the built-in

@@ -15,7 +15,10 @@ public enum AnswerFormat: String, CaseIterable, Sendable {
     /// Source names (lower-cased, any `owner/` prefix dropped) per format.
     public static let sources: [AnswerFormat: [String]] = [
         .numeric: ["gsm8k", "gsm8k_train", "gsm_hard", "gsm-hard", "svamp", "asdiv", "mawps"],
-        .boxed: ["math", "math500", "math-500", "math_oai", "hendrycks_math", "competition_math"],
+        // verl's names: `lighteval/MATH`, `DigitalLearningGmbH/MATH-lighteval`, `HuggingFaceH4/MATH-500`, `math_dapo`.
+        // Other sources (aime, amc, …) read `.auto`: `\boxed{}` first, which verl's prompts ask for.
+        .boxed: ["math", "math500", "math-500", "math_oai", "hendrycks_math", "competition_math", "math-lighteval",
+                 "math_lighteval", "math_dapo"],
         .synthetic: ["synthetic"] + SyntheticFamilies.all.map(\.name),
     ]
 

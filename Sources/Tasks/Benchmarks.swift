@@ -6,7 +6,7 @@ import Tokenization
 public struct TaskExample: Equatable, Sendable {
     /// Benchmark or family name; selects the verifier's `AnswerFormat`.
     public var dataSource: String
-    /// The question text (for chat prompts, the last user message).
+    /// The question text (for chat prompts, the user turns joined by a blank line).
     public var prompt: String
     /// The reference answer, as the verifier compares it (`18`, `\frac{14}{3}`).
     public var groundTruth: String
@@ -16,6 +16,9 @@ public struct TaskExample: Equatable, Sendable {
     public var extraInfo: [String: String]
     /// The full chat when the prompt came as one; nil for a plain question.
     public var messages: [ChatMessage]?
+
+    /// The chat's system message, if it has one (the first `system` turn).
+    public var systemMessage: String? { messages?.first { $0.role == "system" }?.content }
 
     /// A task example.
     public init(dataSource: String, prompt: String, groundTruth: String, extraInfo: [String: String] = [:],

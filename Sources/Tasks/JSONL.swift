@@ -36,7 +36,8 @@ public enum DataLoadError: Error, CustomStringConvertible, Equatable {
         case let .badValue(path, line, field, detail):
             return "\(path):\(line): field '\(field)': \(detail)"
         case let .unknownBenchmark(name, valid):
-            return "unknown benchmark '\(name)': expected one of \(valid.joined(separator: ", "))"
+            return "unknown benchmark '\(name)': expected one of \(valid.joined(separator: ", ")), "
+                + "a verl JSONL file (a path ending in .jsonl or containing '/'), or synthetic:<family>"
         }
     }
 }

@@ -3,7 +3,9 @@ import Tokenization
 
 /// verl's dataset rows as JSONL: `data_source`, `prompt` (a string or a chat
 /// list of `{role, content}`), `reward_model.ground_truth` (string or number),
-/// optional `ability` and `extra_info`, one object per line.
+/// optional `ability` and `extra_info`, one object per line. A chat prompt's
+/// text is its user turns joined by a blank line; the whole chat (system
+/// message included) stays in `TaskExample.messages`.
 public enum VerlJSONL {
     /// Reads up to `maxSamples` rows (all when nil), streaming; throws
     /// `DataLoadError` naming file, line and field for malformed rows.
@@ -36,11 +38,13 @@ public enum VerlJSONL {
                 }
                 chat.append(ChatMessage(role: role, content: content))
             }
-            guard let last = chat.last(where: { $0.role == "user" }) else {
+            let userTurns = chat.filter { $0.role == "user" }.map(\.content)
+            guard !userTurns.isEmpty else {
                 throw DataLoadError.badValue(path: r.path, line: r.line, field: "prompt",
                                              detail: "expected a chat with at least one 'user' message, found roles \(chat.map(\.role))")
             }
-            prompt = last.content
+            // Several user turns (few-shot chats) are kept as one text, in order.
+            prompt = userTurns.joined(separator: "\n\n")
             messages = chat
         case let other:
             throw DataLoadError.wrongType(path: r.path, line: r.line, field: "prompt",

@@ -12,7 +12,9 @@ public struct ChatMessage: Sendable, Equatable, Codable {
     }
 }
 
-/// Renders conversations into the text a chat model was trained on.
+/// Renders conversations in a fixed `start + role + separator + content + end`
+/// format (ChatML). A model's own Jinja chat template is rendered by
+/// `ModelChatTemplate`, which falls back to `ChatTemplate.chatML`.
 public struct ChatTemplate: Sendable {
     /// Text before each message's role.
     public let messageStart: String

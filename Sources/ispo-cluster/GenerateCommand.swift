@@ -64,7 +64,7 @@ struct Generate: ParsableCommand {
         let loaded = try ModelLoading.load(path: model, maxSeqLen: maxSeqLen, tokenizerPath: tokenizer,
                                            checkFinite: !noCheckFinite)
         let loadSeconds = loadStart.elapsed
-        let text = promptText()
+        let text = try promptText(template: loaded.chatTemplate)
         let ids = loaded.tokenizer.encode(text)
         let maxLen = loaded.model.config.maxSeqLen
         guard !ids.isEmpty else {
@@ -88,13 +88,14 @@ struct Generate: ParsableCommand {
             Double(timing.decodedTokens) / max(timing.decodeSeconds, 1e-9)) + "; finished by \(timing.finish.rawValue)")
     }
 
-    /// The text fed to the model: the raw prompt, or the ChatML rendering of the chat.
-    func promptText() -> String {
+    /// The text fed to the model: the raw prompt, or the chat rendered with the
+    /// model's own chat template (ChatML when the model has none).
+    func promptText(template: ModelChatTemplate) throws -> String {
         if let prompt { return prompt }
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: chat ?? ""))
-        return ChatTemplate.chatML.render(messages, addGenerationPrompt: true)
+        return try template.render(messages, addGenerationPrompt: true)
     }
 
     /// Prefill, then one token per step until a stop token or `options.maxNewTokens`;

@@ -30,25 +30,28 @@ struct Inspect: ParsableCommand {
         if !ok { throw ExitCode.failure }
     }
 
-    /// The directory to inspect: `path` itself, or the latest complete checkpoint under it.
+    /// The directory to inspect: `path` itself (even a damaged or staging one,
+    /// to report on it), or the checkpoint `CheckpointResolver` picks under it.
     func checkpointDirectory() throws -> String? {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: path + "/" + CheckpointStore.manifestName)
-            || fm.fileExists(atPath: path + "/" + CheckpointStore.doneName)
-            || (path as NSString).lastPathComponent.hasPrefix("global_step_")
+        if CheckpointResolver.isCheckpointDirectory(path)
             || (path as NSString).lastPathComponent.hasPrefix(CheckpointStore.stagingPrefix) {
             return path
         }
-        let root = fm.fileExists(atPath: path + "/checkpoints") ? path + "/checkpoints" : path
+        guard let root = CheckpointResolver.checkpointsDirectory(path) else {
+            print("error: \(path) is not a checkpoint, a checkpoints directory or a run directory with checkpoints/")
+            return nil
+        }
         let scan = try CheckpointStore(directory: root).scan()
         print("checkpoints in \(root): \(scan.complete.map { "global_step_\($0.step)" }.joined(separator: ", "))")
         for i in scan.ignored { print("  ignored \(i.name): \(i.reason)") }
-        guard let latest = scan.complete.last else {
-            print("error: no complete checkpoint in \(root)")
+        do {
+            guard let latest = try CheckpointResolver.resolve(path) else { return nil }
+            print("inspecting the latest: \(latest)\n")
+            return latest
+        } catch {
+            print("error: \(error)")
             return nil
         }
-        print("inspecting the latest: \(latest.path)\n")
-        return latest.path
     }
 
     func inspectCheckpoint(_ dir: String) throws -> Bool {

@@ -2,10 +2,12 @@ import ArgumentParser
 import Configs
 import Foundation
 import Merging
+import Roles
 
 /// `ispo-cluster merge <mergekit.yaml> --output <path>`: merges models offline with a
 /// mergekit config (linear, task_arithmetic, ties, dare_linear, dare_ties). The same merge
-/// runs as an allreduce between MoT branches (`Merging.allreduceMerge`).
+/// runs as an allreduce between MoT branches (`Roles.allreduceMerge`); reading and
+/// writing the model files is `Roles.ModelMerge`.
 struct MergeModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",

@@ -45,8 +45,9 @@ struct Run: ParsableCommand {
 
     /// Runs the job; true when it stopped early on a request (SIGUSR1) after checkpointing.
     func runJob(world: Communicator) throws -> Bool {
-        let preset = configFile == nil ? DefaultJob.overrides : []
-        let config = try Config.load(yamlFile: configFile, preset: preset, overrides: overrides + flagOverrides)
+        let usesPreset = DefaultJob.applies(configFile: configFile, overrides: overrides)
+        let config = try Config.load(yamlFile: configFile, preset: usesPreset ? DefaultJob.overrides : [],
+                                     overrides: overrides + flagOverrides)
         try config.validate(memoryBytes: Self.machineMemoryBytes())
         let threads = config.cluster.threadsPerRank > 0 ? config.cluster.threadsPerRank : (world.size > 1 ? 1 : 2)
         Blas.configure(threads: threads)
@@ -60,6 +61,7 @@ struct Run: ParsableCommand {
         let runDir = config.trainer.runDirectory
         if world.rank == leader {
             print("ispo-cluster: \(world.size) rank(s), layout \(layout.describe()), \(threads) thread(s)/rank, BLAS \(Blas.coreName)")
+            if usesPreset { print(DefaultJob.logLine) }
             try RunDirectory.requireWritable(runDir)
             try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
             try config.resolvedYAML().write(toFile: runDir + "/config.yaml", atomically: true, encoding: .utf8)
@@ -98,12 +100,20 @@ struct Run: ParsableCommand {
         return kib.multipliedReportingOverflow(by: 1024).overflow ? nil : kib * 1024
     }
 
+    /// The validation accuracies of the run: the first and the last evaluation
+    /// side by side, or only the last when there was one evaluation (e.g.
+    /// `trainer.val_before_train=false`); nothing without an evaluation.
     func printReport(_ evals: [(step: Int, metrics: [String: Double])], runDir: String) {
         guard let first = evals.first, let last = evals.last else { return }
         print("\nfinal report (greedy accuracy on held-out prompts; metrics in \(runDir)/metrics.jsonl)")
-        for key in first.metrics.keys.sorted() where key.hasPrefix("val-core/") {
-            let a = first.metrics[key] ?? .nan, b = last.metrics[key] ?? .nan
-            print(String(format: "  %@: step %d %.1f%% → step %d %.1f%%", key, first.step, 100 * a, last.step, 100 * b))
+        for key in last.metrics.keys.sorted() where key.hasPrefix("val-core/") {
+            let b = last.metrics[key] ?? .nan
+            if first.step == last.step || first.metrics[key] == nil {
+                print(String(format: "  %@: step %d %.1f%%", key, last.step, 100 * b))
+            } else {
+                let a = first.metrics[key] ?? .nan
+                print(String(format: "  %@: step %d %.1f%% → step %d %.1f%%", key, first.step, 100 * a, last.step, 100 * b))
+            }
         }
     }
 }
@@ -111,7 +121,24 @@ struct Run: ParsableCommand {
 /// The built-in default job, written once: what `mpirun -n 8 ispo-cluster`
 /// runs with no arguments (printed in full in the run's config.yaml).
 /// Its warm start is the `sft` section's defaults (180 steps of 32 sequences at lr 3e-3).
+///
+/// It applies whenever `ispo-cluster run` gets no `--config`, whatever the
+/// overrides (a `trainer.pipeline=` override included): the Launch scripts
+/// and sbatch files run their pipelines as overrides on top of it. It is never
+/// hidden: the leader logs `using the built-in default job preset (…)` with its
+/// settings and the run's config.yaml holds every resolved key. A config file
+/// starts from the plain defaults of Docs/ConfigReference.md instead.
 enum DefaultJob {
+    /// Whether the preset applies: no config file given.
+    static func applies(configFile: String?, overrides: [String]) -> Bool { configFile == nil }
+
+    /// The leader's log line when the preset is in use.
+    static var logLine: String {
+        "ispo-cluster: using the built-in default job preset (\(overrides.joined(separator: " "))) under your "
+            + "overrides; give --config <file> to start from the plain defaults instead"
+    }
+
+    /// The preset's settings, under the user's overrides.
     static let overrides = [
         "trainer.pipeline=demo",
         "trainer.experiment_name=default",

@@ -1,5 +1,6 @@
 @testable import Checkpoint
 import Foundation
+import TestSupport
 import XCTest
 
 /// Damaged shard files must throw a `CheckpointError` naming the file — never

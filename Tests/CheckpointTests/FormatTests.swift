@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import TestSupport
 import XCTest
 
 /// The building blocks: checksum, shuffle, bf16, zstd, and whole shard files.

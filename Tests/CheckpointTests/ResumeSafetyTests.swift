@@ -1,5 +1,6 @@
 @testable import Checkpoint
 import Foundation
+import TestSupport
 import XCTest
 
 /// The store-level half of "a resume never silently starts over": every

@@ -1,6 +1,7 @@
 @testable import Checkpoint
 import Comm
 import Foundation
+import TestSupport
 import XCTest
 
 /// The directory protocol: staging, commit, listing, retention, a full disk, resharding.

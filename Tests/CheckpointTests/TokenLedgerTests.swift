@@ -1,5 +1,6 @@
 @testable import Checkpoint
 import Foundation
+import TestSupport
 import XCTest
 
 /// Token ledgers: an exact round trip and every kind of damage detected.

@@ -1,5 +1,5 @@
-import Configs
 @testable import Merging
+import TestSupport
 import XCTest
 
 /// The offline merges against hand-computed values and the identity cases.
@@ -8,7 +8,7 @@ final class OfflineMergeTests: XCTestCase {
     /// Σ w θ / Σ w: measured 1.8e-7 relative (values in [-1, 1]; 1.5 ulp at 1), bound 2.4e-7 (2 ulp).
     static let identityTolerance = 2.4e-7
 
-    let methods: [MergeMethod] = [.linear, .taskArithmetic, .ties, .dareLinear, .dareTies]
+    let methods: [MergeRecipe.Method] = [.linear, .taskArithmetic, .ties, .dareLinear, .dareTies]
 
     func testIdenticalModelsEqualTheBaseExactlyForEveryMethod() {
         // base = every branch: every task vector is 0, so every method returns the base bit for
@@ -29,7 +29,7 @@ final class OfflineMergeTests: XCTestCase {
         var worst = 0.0
         // Normalized weights (or normalize: true) make linear, task arithmetic and TIES (density 1:
         // sign election only, all branches agree) return θ.
-        for (method, normalize) in [(MergeMethod.linear, true), (.taskArithmetic, true), (.ties, true)] {
+        for (method, normalize) in [(MergeRecipe.Method.linear, true), (.taskArithmetic, true), (.ties, true)] {
             for weights in [[1.0, 1, 1], [0.2, 0.5, 0.3]] {
                 let recipe = MergeRecipe(method: method, weights: weights, normalize: normalize)
                 let merged = Merge.merge(branches: [theta, theta, theta], base: base, recipe: recipe)

@@ -1,6 +1,7 @@
 import Foundation
 import ModelIO
 import Tensors
+import TestSupport
 import XCTest
 
 /// Corrupt, truncated and hostile files must throw a `ModelIOError`, never crash,

@@ -1,6 +1,7 @@
 import Foundation
 import ModelIO
 import Tensors
+import TestSupport
 import XCTest
 
 /// A model file holding NaN or infinity must be refused after loading, naming the tensor and the first bad index.

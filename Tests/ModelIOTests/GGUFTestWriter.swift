@@ -1,5 +1,6 @@
 import Foundation
 import ModelIO
+import TestSupport
 import Transformer
 
 /// Builds small GGUF files for the tests (the package itself only reads GGUF).

@@ -1,5 +1,6 @@
 import ModelIO
 import Tensors
+import TestSupport
 import XCTest
 
 /// Reference RoPE implementations for the equivalence check.

@@ -1,6 +1,7 @@
 import Foundation
 import ModelIO
 import Tensors
+import TestSupport
 import Tokenization
 import Transformer
 import XCTest

@@ -1,60 +1,23 @@
 import Foundation
 import ModelIO
 import Tensors
+import TestSupport
 import Transformer
 import XCTest
 
-/// Deterministic 64-bit generator (SplitMix64) so fuzz cases replay exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-scale, scale).
-    mutating func float(_ scale: Float = 1) -> Float {
-        (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale
-    }
-
+/// Random tensors for the readers' tests (the generator is TestSupport's).
+extension SplitMix64 {
     /// A tensor of uniform values.
     mutating func tensor(_ shape: [Int], scale: Float = 1) -> Tensor {
         Tensor(shape: shape, data: (0 ..< shape.reduce(1, *)).map { _ in float(scale) })
     }
 }
 
-/// Package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
-
-/// A fresh temporary directory, removed when the test ends.
-func temporaryDirectory(_ test: XCTestCase) throws -> String {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("ModelIOTests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
-/// Asserts that `body` throws a `ModelIOError` whose description contains every fragment.
+/// Asserts that `body` throws a `ModelIOError` (of `kind`, when given) whose description contains every fragment.
 func assertModelIOError<T>(_ body: @autoclosure () throws -> T, kind: ModelIOError.Kind? = nil,
                            mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-    do {
-        _ = try body()
-        XCTFail("expected a ModelIOError mentioning \(fragments)", file: file, line: line)
-    } catch let error as ModelIOError {
+    assertThrows(try body(), ModelIOError.self, mentions: fragments, file: file, line: line) { error in
         if let kind { XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line) }
-        for f in fragments {
-            XCTAssertTrue(error.description.contains(f), "'\(error)' should mention '\(f)'", file: file, line: line)
-        }
-    } catch {
-        XCTFail("expected a ModelIOError, got \(error)", file: file, line: line)
     }
 }
 

@@ -4,6 +4,7 @@ import Configs
 import Foundation
 @testable import Roles
 import Tensors
+import TestSupport
 import XCTest
 
 /// Checkpoint, stop and resume of whole jobs over the loopback world (every
@@ -66,12 +67,6 @@ final class CheckpointResumeTests: XCTestCase {
         return result
     }
 
-    func tempDir(_ name: String) -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-ckpt-\(name)-\(getpid())-\(UUID())").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: d) }
-        return d
-    }
-
     static func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count)
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -79,7 +74,7 @@ final class CheckpointResumeTests: XCTestCase {
 
     func testStoppedAndResumedRunEqualsTheUninterruptedRunBitForBit() throws {
         // Uninterrupted, saving every step with keep_last=2 (saving must not perturb the run).
-        let uDir = tempDir("uninterrupted")
+        let uDir = temporaryPath("uninterrupted")
         // A longer warm start, so responses have answers and ISPO's running scale is used.
         let sft = 60
         let u = try runJob(dir: uDir, learners: 1, rollouts: 2, ["checkpoint.save_freq=1", "checkpoint.keep_last=2"], sftSteps: sft)
@@ -89,7 +84,7 @@ final class CheckpointResumeTests: XCTestCase {
         XCTAssertEqual(kept, [3, 4], "keep_last=2 keeps the newest two")
 
         // Interrupted: a rollout rank (not the leader) asks to stop after step 2, as SIGUSR1 would.
-        let iDir = tempDir("interrupted")
+        let iDir = temporaryPath("interrupted")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 2
         let first = try runJob(dir: iDir, learners: 1, rollouts: 2, hooks: hooks, hookRank: 2, sftSteps: sft)
@@ -117,8 +112,8 @@ final class CheckpointResumeTests: XCTestCase {
     }
 
     func testAStopDuringTheWarmStartSavesStepZeroAndTheResumeSkipsTheWarmStart() throws {
-        let u = try runJob(dir: tempDir("u0"), learners: 1, ["trainer.total_steps=2"])
-        let dir = tempDir("stop0")
+        let u = try runJob(dir: temporaryPath("u0"), learners: 1, ["trainer.total_steps=2"])
+        let dir = temporaryPath("stop0")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 0
         let first = try runJob(dir: dir, learners: 1, ["trainer.total_steps=2"], hooks: hooks)
@@ -131,8 +126,8 @@ final class CheckpointResumeTests: XCTestCase {
 
     /// Stops a run with `from` learners after step 2 and resumes it with `to`.
     func reshardedResume(from: Int, to: Int) throws -> (diff: Float, reference: Result) {
-        let u = try runJob(dir: tempDir("u\(from)"), learners: from)
-        let dir = tempDir("reshard\(from)to\(to)")
+        let u = try runJob(dir: temporaryPath("u\(from)"), learners: from)
+        let dir = temporaryPath("reshard\(from)to\(to)")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 2
         XCTAssertEqual(try runJob(dir: dir, learners: from, hooks: hooks).stopped?.step, 2)
@@ -156,7 +151,7 @@ final class CheckpointResumeTests: XCTestCase {
     }
 
     func testNaNPolicySkipSkipsTheOptimizerStepAndLogsIt() throws {
-        let dir = tempDir("nanskip")
+        let dir = temporaryPath("nanskip")
         var hooks = JobFaultHooks()
         hooks.nanGradientSteps = [2]
         // Two learners: the NaN is injected on learner 0 only; the global norm makes both skip.
@@ -172,7 +167,7 @@ final class CheckpointResumeTests: XCTestCase {
     func testNaNPolicyStopThrowsAnErrorNamingTheStep() throws {
         var hooks = JobFaultHooks()
         hooks.nanGradientSteps = [2]
-        XCTAssertThrowsError(try runJob(dir: tempDir("nanstop"), learners: 1,
+        XCTAssertThrowsError(try runJob(dir: temporaryPath("nanstop"), learners: 1,
                                         ["trainer.total_steps=3", "checkpoint.nan_policy=stop"], hooks: hooks)) { error in
             let s = "\(error)"
             XCTAssertTrue(s.contains("step 2") && s.contains("nan_policy") && s.contains("resume"), "unclear error: \(s)")
@@ -180,7 +175,7 @@ final class CheckpointResumeTests: XCTestCase {
     }
 
     func testResumeRefusesAChangedSeed() throws {
-        let dir = tempDir("seed")
+        let dir = temporaryPath("seed")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 1
         _ = try runJob(dir: dir, learners: 1, ["trainer.total_steps=2"], hooks: hooks)

@@ -1,6 +1,7 @@
 import Checkpoint
 import Configs
 import Foundation
+import TestSupport
 @testable import Roles
 import XCTest
 
@@ -10,7 +11,7 @@ import XCTest
 extension CheckpointResumeTests {
     /// Runs the base job until it stops after `step`, leaving global_step_<step>; returns the run directory.
     func stoppedRun(_ name: String, after step: Int, _ extra: [String] = []) throws -> String {
-        let dir = tempDir(name)
+        let dir = temporaryPath(name)
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = step
         XCTAssertEqual(try runJob(dir: dir, learners: 1, extra, hooks: hooks).stopped?.step, step)

@@ -4,6 +4,7 @@ import Configs
 import Foundation
 @testable import Roles
 import Tensors
+import TestSupport
 import XCTest
 
 /// Stop and resume of the `distill` pipeline over the loopback world (every
@@ -65,12 +66,6 @@ final class DistillResumeTests: XCTestCase {
         return result
     }
 
-    func tempDir(_ name: String) -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-distill-resume-\(name)-\(getpid())-\(UUID())").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: d) }
-        return d
-    }
-
     /// The records of `<dir>/metrics.jsonl`: steps of the training-step records
     /// (with `timing_s/step`) and of the evaluation records (with a `val-core/` key), in file order.
     static func loggedSteps(_ dir: String) throws -> (training: [Int], evaluation: [Int], records: [(step: Int, data: [String: Double])]) {
@@ -87,14 +82,14 @@ final class DistillResumeTests: XCTestCase {
     }
 
     func testStoppedAndResumedMotabRunEqualsTheUninterruptedRunBitForBit() throws {
-        let uDir = tempDir("uninterrupted")
+        let uDir = temporaryPath("uninterrupted")
         let u = try runJob(dir: uDir)
         XCTAssertNil(u.stopped)
         XCTAssertEqual(u.evaluations, [0, 2, 4])
         for p in u.parameters.dropFirst() { XCTAssertTrue(p == u.parameters[0], "ranks disagree at the end of the run") }
 
         // The teacher rank (not the leader) asks to stop after step 1, as SIGUSR1 would.
-        let dir = tempDir("interrupted")
+        let dir = temporaryPath("interrupted")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 1
         let first = try runJob(dir: dir, hooks: hooks)
@@ -125,8 +120,8 @@ final class DistillResumeTests: XCTestCase {
     func testARunExtendedFromTwoToFourStepsEqualsTheFourStepRun() throws {
         // Rank 0 serves rank 2, rank 1 asks its own teacher: two copies of the frozen student, rank 0's is saved.
         let roles: [[Role]] = [[.learner, .teacher], [.rollout, .teacher], [.rollout]]
-        let u = try runJob(dir: tempDir("four"), roles: roles)
-        let dir = tempDir("two-then-four")
+        let u = try runJob(dir: temporaryPath("four"), roles: roles)
+        let dir = temporaryPath("two-then-four")
         let first = try runJob(dir: dir, roles: roles, ["trainer.total_steps=2"])
         XCTAssertNil(first.stopped)
         XCTAssertEqual(try CheckpointStore(runDirectory: dir).list().map(\.step), [2])
@@ -143,7 +138,7 @@ final class DistillResumeTests: XCTestCase {
     }
 
     func testAWarmStartedRunLogsOneStepZeroRecordOfTheWarmStartedStudent() throws {
-        let dir = tempDir("step0")
+        let dir = temporaryPath("step0")
         let r = try runJob(dir: dir, ["trainer.total_steps=1", "checkpoint.save_freq=-1"], recordEvaluations: true)
         XCTAssertEqual(r.evaluations, [0, 1])
         let logged = try Self.loggedSteps(dir)
@@ -174,7 +169,7 @@ final class DistillResumeTests: XCTestCase {
     }
 
     func testACheckpointOfAnotherPipelineIsRefused() throws {
-        let dir = tempDir("pipeline")
+        let dir = temporaryPath("pipeline")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 1
         XCTAssertEqual(try runJob(dir: dir, ["trainer.total_steps=2"], hooks: hooks).stopped?.step, 1)

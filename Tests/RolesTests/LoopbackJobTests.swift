@@ -50,6 +50,23 @@ final class LoopbackJobTests: XCTestCase {
         let dump = try String(contentsOfFile: dir + "/rollouts/1.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(dump.count, 16)
         XCTAssertTrue(dump[0].contains("\"advantage\""))
+        // Every evaluation wrote its 6 greedy generations; their verdicts give the logged accuracy.
+        for (step, metrics) in evaluations {
+            let text = try String(contentsOfFile: "\(dir)/generations/\(step).jsonl", encoding: .utf8)
+            let rows = try text.split(separator: "\n").map {
+                try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            XCTAssertEqual(rows.count, 6, "step \(step)")
+            for row in rows {
+                XCTAssertEqual(row["step"] as? Int, step)
+                for key in ["prompt", "response", "ground_truth", "data_source"] {
+                    XCTAssertNotNil(row[key] as? String, "generations/\(step).jsonl lacks \(key)")
+                }
+                XCTAssertTrue((row["data_source"] as? String)?.hasPrefix("addition") ?? false)
+            }
+            let correct = rows.filter { $0["correct"] as? Bool == true }.count
+            XCTAssertEqual(Double(correct) / 6, try XCTUnwrap(metrics["val-core/all/acc/mean@1"]), accuracy: 1e-12)
+        }
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

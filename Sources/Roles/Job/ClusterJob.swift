@@ -10,28 +10,9 @@ import Transformer
 public final class ClusterJob {
     let ctx: JobContext
     /// The pipeline that ran (after `run()`), for tests to inspect its state.
-    private(set) var pipeline: RunningPipeline?
+    private(set) var pipeline: JobPipeline?
     /// Set when `run()` returned early after a stop request (SIGUSR1), with the checkpoint it wrote.
     public private(set) var stopped: JobStop?
-
-    /// The pipeline types, one case each: adding a pipeline is one file and one case.
-    enum RunningPipeline {
-        case rl(RLPipeline)
-        case distill(DistillPipeline)
-        case mot(MoTPipeline)
-        case sft(SFTPipeline)
-        case eval(EvalPipeline)
-
-        var object: JobPipeline {
-            switch self {
-            case .rl(let p): return p
-            case .distill(let p): return p
-            case .mot(let p): return p
-            case .sft(let p): return p
-            case .eval(let p): return p
-            }
-        }
-    }
 
     /// Builds the model, data and communicators on this rank. `root` is the
     /// repository root (for the data cache); `runDirectory` nil disables files.
@@ -60,14 +41,16 @@ public final class ClusterJob {
     /// Metrics of the evaluations, by step, on the leader (for the final report).
     public var evaluations: [(step: Int, metrics: [String: Double])] { ctx.evaluations }
 
-    /// The pipeline `trainer.pipeline` names.
-    func makePipeline() throws -> RunningPipeline {
+    /// The pipeline `trainer.pipeline` names: one type per pipeline, one case
+    /// each (adding a pipeline is one file and one case here).
+    func makePipeline() throws -> JobPipeline {
         switch ctx.config.trainer.pipeline {
-        case .rl, .demo: return .rl(RLPipeline(ctx: ctx))
-        case .distill: return .distill(try DistillPipeline(ctx: ctx))
-        case .mot: return .mot(MoTPipeline(ctx: ctx))
-        case .sft: return .sft(SFTPipeline(ctx: ctx))
-        case .eval: return .eval(EvalPipeline(ctx: ctx))
+        case .rl, .demo: return RLPipeline(ctx: ctx)
+        case .distill: return try DistillPipeline(ctx: ctx)
+        case .mot: return MoTPipeline(ctx: ctx)
+        case .sft: return SFTPipeline(ctx: ctx)
+        case .eval: return EvalPipeline(ctx: ctx)
+        case .t3s: return T3SPipeline(ctx: ctx)
         }
     }
 
@@ -81,7 +64,7 @@ public final class ClusterJob {
         let resumed = try JobResume(ctx: ctx).restore()
         let p = try makePipeline()
         pipeline = p
-        stopped = try p.object.run(resumed: resumed)
+        stopped = try p.run(resumed: resumed)
         try ctx.world.barrier()
     }
 }

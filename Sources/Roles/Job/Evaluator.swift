@@ -3,8 +3,9 @@ import Tasks
 import Transformer
 
 /// Greedy (or `rollout.val_kwargs`) generation on the validation prompts,
-/// sharded over the rollout ranks; the leader logs per-source accuracy and
-/// keeps it in `JobContext.evaluations`.
+/// sharded over the rollout ranks; the leader logs per-source accuracy,
+/// keeps it in `JobContext.evaluations` and, with `trainer.dump_rollouts`,
+/// writes every generation to `<run>/generations/<step>.jsonl`.
 struct Evaluator {
     let ctx: JobContext
 
@@ -28,10 +29,16 @@ struct Evaluator {
         guard ctx.isLeader else { return }
         // avg@k, unbiased pass@k and maj@k per source (greedy pass@1 when n = 1);
         // majority voting needs each answer's normalised key, re-extracted here.
+        var extracted: [String?] = []
         let evalSamples = all.map { s -> EvalSample in
             let r = ctx.verifier.verify(response: s.response, groundTruth: s.groundTruth, source: s.dataSource)
+            extracted.append(r.extracted)
             let key = r.extracted.map { AnswerVerifier.answerKey($0, format: AnswerFormat.forSource(s.dataSource)) }
             return EvalSample(dataSource: s.dataSource, problemID: "\(s.groupId)", correct: s.outcome > 0, answerKey: key)
+        }
+        // Every validation generation, for reading what the model answered (trainer.dump_rollouts).
+        if ctx.config.trainer.dumpRollouts, let dir = ctx.runDirectory {
+            try GenerationDump.write(all, extracted: extracted, step: step, directory: dir)
         }
         var metrics = EvalMetrics.perSource(evalSamples)
         let n = max(1, vk.n)

@@ -60,8 +60,8 @@ final class JobContext {
         data = try PromptData(specs: config.data.trainFiles, root: root,
                               maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
         let valData = config.data.valFiles.isEmpty ? data
-            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed)
-        validation = valData.validation(countPerSource: config.data.valBatchSize ?? 64)
+            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed, key: "data.val_files")
+        validation = valData.validation(countPerSource: config.data.valBatchSize)
         verifier = AnswerVerifier(timeout: config.reward.timeoutSeconds)
         let total = config.trainer.totalSteps ?? 0
         logger = world.rank == layout.ranks(.learner)[0] ? try MetricsLogger(runDirectory: runDirectory, totalSteps: total) : nil

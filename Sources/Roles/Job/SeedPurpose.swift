@@ -21,6 +21,10 @@ enum SeedPurpose: UInt64 {
     case motBaselineOrder = 32
     /// MoT: the permutation of one epoch over a branch's traces.
     case motEpochPermutation = 33
+    /// T3S: the epoch permutations of the training examples.
+    case t3sOrder = 41
+    /// T3S: the random-mask control.
+    case t3sRandomMask = 42
 }
 
 /// How the training prompt stream is indexed: step k's generation batches

@@ -37,7 +37,7 @@ struct WarmStartTrainer {
             for i in 0..<B {
                 let (item, completion) = ctx.data.item(step: step, index: i, purpose: SeedPurpose.warmStartData.rawValue)
                 guard let completion else { throw JobError("SFT needs worked solutions; \(item.dataSource) has none") }
-                all.append((try codec.encode(codec.formatPrompt(item.prompt)), try codec.encode(completion) + [codec.eos]))
+                all.append((try codec.encode(try codec.formatPrompt(item.prompt)), try codec.encode(completion) + [codec.eos]))
             }
             let normalizer = Double(all.map(\.completion.count).reduce(0, +))
             let mine = stride(from: lc.rank, to: B, by: lc.size).map { all[$0] }

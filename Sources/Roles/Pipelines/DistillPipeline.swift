@@ -64,9 +64,7 @@ final class DistillPipeline: JobPipeline {
     }
 
     private var saver: CheckpointSaver {
-        CheckpointSaver(ctx: ctx, pipeline: self, parameterCounts: { [unowned self] in
-            self.optimizer?.counts ?? shardCounts(total: self.ctx.model.parameters.count, parts: self.ctx.learnerComm?.size ?? 1)
-        })
+        CheckpointSaver(ctx: ctx, pipeline: self)
     }
 
     func run(resumed: ResumedRun?) throws -> JobStop? {

@@ -2,7 +2,6 @@ import Checkpoint
 import Comm
 import Configs
 import Foundation
-import Merging
 import Tensors
 
 /// What a MoT run keeps across checkpoints.
@@ -104,9 +103,7 @@ final class MoTPipeline: JobPipeline {
         let branchComm = try ctx.world.split(color: myBranch == nil ? nil : 0, key: ctx.world.rank)
         let round = MoTRound(ctx: ctx, traces: traces, branchSteps: branchSteps, best: best, myBranch: myBranch,
                              branchComm: branchComm)
-        let saver = CheckpointSaver(ctx: ctx, pipeline: self, parameterCounts: { [unowned self] in
-            shardCounts(total: self.ctx.model.parameters.count, parts: self.ctx.learnerComm?.size ?? 1)
-        })
+        let saver = CheckpointSaver(ctx: ctx, pipeline: self)
         // Evaluation and checkpoints after every round.
         return try StepLoop(ctx: ctx, saver: saver, evaluator: evaluator).run(resumed: resumed, total: mc.rounds, testFreq: 1) { r in
             let t = Date()

@@ -53,11 +53,11 @@ struct MoTRound {
             var roundConfig = mc
             // DARE draws a new mask each round (the same on every rank).
             roundConfig.seed = (mc.seed ?? ctx.config.trainer.seed) &+ (round - 1)
+            let plan = try MergePlan(config: roundConfig, branchCount: bc.size, defaultSeed: ctx.config.trainer.seed)
             try base.withUnsafeBufferPointer { bp in
                 // Segments = tensors: TIES trims each tensor separately, as mergekit does.
-                _ = try allreduceMerge(branch: model.parameters.buffer, base: bp, comm: bc,
-                                       config: roundConfig, runSeed: ctx.config.trainer.seed,
-                                       segments: model.layout.entries.map(\.range))
+                try allreduceMerge(branch: model.parameters.buffer, base: bp, comm: bc, recipe: plan.recipe,
+                                   segments: model.layout.entries.map(\.range))
             }
             observer?.didMerge(MoTRoundRecord(round: round, base: base, branch: branch, merge: roundConfig,
                                               merged: model.parameters.toArray()))
@@ -88,7 +88,7 @@ struct MoTBranchTraining {
                          segments: model.layout.entries.map { DecaySegment(range: $0.range, decays: $0.decays) })
         let schedule = LRSchedule(peak: warm.lr, warmupSteps: max(1, steps / 20), totalSteps: steps, minRatio: 0.1)
         let encoded = try examples.map { ex -> (prompt: [Int32], completion: [Int32]) in
-            (try codec.encode(codec.formatPrompt(ex.prompt)), try codec.encode(ex.completion) + [codec.eos])
+            (try codec.encode(try codec.formatPrompt(ex.prompt)), try codec.encode(ex.completion) + [codec.eos])
         }
         let n = encoded.count, B = min(warm.batchSize, n)
         var order: [Int] = [], cursor = 0, epoch = 0

@@ -38,9 +38,7 @@ final class RLPipeline: JobPipeline {
     }
 
     private var loop: StepLoop {
-        StepLoop(ctx: ctx, saver: CheckpointSaver(ctx: ctx, pipeline: self, parameterCounts: { [unowned self] in
-            self.optimizer?.counts ?? shardCounts(total: self.ctx.model.parameters.count, parts: self.ctx.learnerComm?.size ?? 1)
-        }), evaluator: Evaluator(ctx: ctx))
+        StepLoop(ctx: ctx, saver: CheckpointSaver(ctx: ctx, pipeline: self), evaluator: Evaluator(ctx: ctx))
     }
 
     func run(resumed: ResumedRun?) throws -> JobStop? {

@@ -16,9 +16,7 @@ final class SFTPipeline: JobPipeline {
         if ctx.config.trainer.valBeforeTrain { try evaluator.evaluate(step: 0) }
         try evaluator.evaluate(step: ctx.warmStart.steps)
         if ctx.config.checkpoint.saveFreq > 0 {
-            try CheckpointSaver(ctx: ctx, pipeline: self, parameterCounts: { [unowned self] in
-                shardCounts(total: self.ctx.model.parameters.count, parts: self.ctx.learnerComm?.size ?? 1)
-            }).save(step: 0)
+            try CheckpointSaver(ctx: ctx, pipeline: self).save(step: 0)
         }
         return nil
     }

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Merging
 import ModelIO
 import Tensors
 import Transformer
@@ -32,11 +33,14 @@ public struct MergeInputModel {
     /// checkpoints without it cannot be merged (their tensor names are unknown).
     public static let checkpointConfigKey = "model_config"
 
-    /// Reads `path`: a checkpoint directory (`manifest.json` + `DONE`; the flat `parameters`
-    /// tensor of group `model`, concatenated over ranks), a Hugging Face folder, a `.gguf`
-    /// file or a `.safetensors` file.
-    /// - Throws: `MergeError` for an unknown or missing path, or the reader's error.
+    /// Reads `path`: a checkpoint (whatever `CheckpointResolver.resolve` says the path names:
+    /// a `global_step_<N>` directory, or the newest complete checkpoint of a checkpoints or
+    /// run directory; the flat `parameters` tensor of group `model`, concatenated over ranks),
+    /// a Hugging Face folder, a `.gguf` file or a `.safetensors` file.
+    /// - Throws: `MergeError` for an unknown or missing path, `CheckpointError` for a checkpoint
+    ///   location holding no complete checkpoint, or the reader's error.
     public static func load(path: String) throws -> MergeInputModel {
+        if let checkpoint = try CheckpointResolver.resolve(path) { return try loadCheckpoint(checkpoint) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MergeError("model `\(path)`", expected: "a local Hugging Face folder, .gguf or .safetensors file, "
@@ -45,11 +49,7 @@ public struct MergeInputModel {
                                 + "(e.g. huggingface-cli download <id> --local-dir <dir>) and give the path.")
         }
         if isDirectory.boolValue {
-            let fm = FileManager.default
-            if fm.fileExists(atPath: path + "/" + CheckpointStore.manifestName) {
-                return try loadCheckpoint(path)
-            }
-            if fm.fileExists(atPath: path + "/config.json") {
+            if FileManager.default.fileExists(atPath: path + "/config.json") {
                 let (config, tensors) = try importHuggingFace(directory: path)
                 return MergeInputModel(path: path, format: .huggingFace, config: config, tensors: tensors)
             }

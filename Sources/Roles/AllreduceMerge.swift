@@ -1,12 +1,12 @@
 import Comm
-import Configs
+import Merging
 
 /// Number of parameters reduced per collective call; bounds the extra memory to the
 /// weighted task vector plus 3 × this many floats.
 public let defaultMergeChunk = 1 << 22
 
 /// Merges the branches held by the ranks of `comm` in place: rank k holds branch k (its
-/// weight and density are `config.weights[k]`, `config.densities[k]`), and on return every
+/// weight and density are `recipe.weights[k]`, `recipe.densities[k]`), and on return every
 /// rank's `branch` holds the merged parameters.
 ///
 /// - `linear`, `task_arithmetic`, `dare_linear`: one allreduce of the weighted (sparsified)
@@ -14,17 +14,18 @@ public let defaultMergeChunk = 1 << 22
 /// - `ties`, `dare_ties`: an allreduce of the weighted trimmed values elects each parameter's
 ///   sign; a second allreduce sums the agreeing values and the agreeing weights.
 ///
-/// Every rank must pass the same `config`, `segments`, `indexOffset`, `chunkSize` and the
+/// Every rank must pass the same `recipe`, `segments`, `indexOffset`, `chunkSize` and the
 /// same `base` (the model the branches started from; required for all methods but
 /// `linear`). Trimming and DARE's mask are local, so the result equals
 /// `Merge.merge(branches:base:recipe:)` over the same branches: bitwise over a loopback
 /// world (which sums in rank order), up to float rounding of the sums under MPI.
 /// The branches may be the same shard of each model: pass its global `indexOffset` (DARE)
 /// and segments that are whole tensors (TIES trims per tensor).
+/// A MoT run builds `recipe` from its `merge` section with `MergePlan`.
 /// - Throws: `MergeError` if the communicator does not have one rank per branch or the
 ///   ranks' buffers differ in size; `CommError` from the collectives.
 public func allreduceMerge(branch: UnsafeMutableBufferPointer<Float>, base: UnsafeBufferPointer<Float>?,
-                           comm: Communicator, config recipe: MergeRecipe, segments: [Range<Int>]? = nil,
+                           comm: Communicator, recipe: MergeRecipe, segments: [Range<Int>]? = nil,
                            indexOffset: Int = 0, chunkSize: Int = defaultMergeChunk) throws {
     precondition(chunkSize > 0, "allreduceMerge: chunkSize must be > 0")
     guard comm.size == recipe.branchCount else {
@@ -93,29 +94,16 @@ public func allreduceMerge(branch: UnsafeMutableBufferPointer<Float>, base: Unsa
     }
 }
 
-/// Array form of `allreduceMerge(branch:base:comm:config:…)`: returns the merged parameters.
-public func allreduceMerge(branch: [Float], base: [Float]?, comm: Communicator, config recipe: MergeRecipe,
+/// Array form of `allreduceMerge(branch:base:comm:recipe:…)`: returns the merged parameters.
+public func allreduceMerge(branch: [Float], base: [Float]?, comm: Communicator, recipe: MergeRecipe,
                            segments: [Range<Int>]? = nil, indexOffset: Int = 0,
                            chunkSize: Int = defaultMergeChunk) throws -> [Float] {
     var merged = branch
     try merged.withUnsafeMutableBufferPointer { mp in
-        try withOptionalPointer(base) { bp in
-            try allreduceMerge(branch: mp, base: bp, comm: comm, config: recipe, segments: segments,
+        try MergeKernels.withOptionalPointer(base) { bp in
+            try allreduceMerge(branch: mp, base: bp, comm: comm, recipe: recipe, segments: segments,
                                indexOffset: indexOffset, chunkSize: chunkSize)
         }
     }
     return merged
-}
-
-/// The MoT form: resolves the run's `merge` section for `comm.size` branches (rank k =
-/// `merge.models[k]`, or equal branches when `models` is empty; DARE's seed is `merge.seed`
-/// or `runSeed`) and merges in place. Returns the plan's notes (options without effect).
-@discardableResult
-public func allreduceMerge(branch: UnsafeMutableBufferPointer<Float>, base: UnsafeBufferPointer<Float>?,
-                           comm: Communicator, config: MergeConfig, runSeed: Int,
-                           segments: [Range<Int>]? = nil, indexOffset: Int = 0) throws -> [String] {
-    let plan = try MergePlan(config: config, branchCount: comm.size, defaultSeed: runSeed)
-    try allreduceMerge(branch: branch, base: base, comm: comm, config: plan.recipe, segments: segments,
-                       indexOffset: indexOffset)
-    return plan.notes
 }

@@ -1,5 +1,4 @@
 import Tokenization
-import Transformer
 
 /// Text ↔ token ids for a policy, whatever the tokenizer.
 public protocol TextCodec {
@@ -15,19 +14,21 @@ public protocol TextCodec {
     var pad: Int32 { get }
     /// The text actually given to the model for a task prompt (a chat
     /// template for instruction-tuned models; unchanged for char-level tasks).
-    func formatPrompt(_ text: String) -> String
+    func formatPrompt(_ text: String) throws -> String
 }
 
 extension TextCodec {
     /// Unchanged by default.
-    public func formatPrompt(_ text: String) -> String { text }
+    public func formatPrompt(_ text: String) throws -> String { text }
 }
 
 /// The char-level codec of the synthetic tasks: `<pad>`, `<eos>`, then the alphabet.
 public struct CharCodec: TextCodec {
     /// The underlying tokenizer.
     public let tokenizer: CharTokenizer
+    /// The `<eos>` id.
     public let eos: Int32
+    /// The `<pad>` id.
     public let pad: Int32
 
     /// A codec over `alphabet`.
@@ -36,8 +37,11 @@ public struct CharCodec: TextCodec {
         pad = tokenizer.specialID("<pad>")!
         eos = tokenizer.specialID("<eos>")!
     }
+    /// Ids of `text`; throws for a character outside the alphabet.
     public func encode(_ text: String) throws -> [Int32] { try tokenizer.encode(text) }
+    /// Text of `ids` without `<pad>` and `<eos>`.
     public func decode(_ ids: [Int32]) -> String { tokenizer.decode(ids, skipSpecials: true) }
+    /// Alphabet plus the two specials.
     public var vocabSize: Int { tokenizer.vocabSize }
 }
 
@@ -45,54 +49,38 @@ public struct CharCodec: TextCodec {
 public struct BPECodec: TextCodec {
     /// The underlying tokenizer.
     public let tokenizer: ByteLevelBPE
+    /// `<|im_end|>`, else `<|endoftext|>`, else 0.
     public let eos: Int32
+    /// `<|endoftext|>`, else 0.
     public let pad: Int32
 
-    /// Wraps `tokenizer`.
-    public init(tokenizer: ByteLevelBPE) {
+    /// The model's chat template (nil: ChatML when the vocabulary has its tokens).
+    public let chatTemplate: ModelChatTemplate?
+
+    /// Wraps `tokenizer`, rendering prompts with `chatTemplate`.
+    public init(tokenizer: ByteLevelBPE, chatTemplate: ModelChatTemplate? = nil) {
         self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
         eos = tokenizer.id(of: "<|im_end|>") ?? tokenizer.id(of: "<|endoftext|>") ?? 0
         pad = tokenizer.id(of: "<|endoftext|>") ?? 0
     }
+    /// Ids of `text`; special-token spellings in it become their ids.
     public func encode(_ text: String) throws -> [Int32] { tokenizer.encode(text, allowSpecial: true) }
+    /// Text of `ids` with special tokens dropped.
     public func decode(_ ids: [Int32]) -> String {
         tokenizer.decode(ids.filter { !tokenizer.isSpecial($0) })
     }
+    /// The tokenizer's vocabulary size.
     public var vocabSize: Int { tokenizer.vocabSize }
 
-    /// A ChatML user turn plus the assistant header when the vocabulary has
-    /// ChatML's special tokens (SmolLM2-Instruct, Qwen2), else the raw text.
-    public func formatPrompt(_ text: String) -> String {
+    /// One user turn rendered with the model's own chat template (as
+    /// transformers' `apply_chat_template` with the generation prompt); without
+    /// one, ChatML when the vocabulary has ChatML's special tokens, else the raw text.
+    public func formatPrompt(_ text: String) throws -> String {
+        if let chatTemplate, chatTemplate.source != nil {
+            return try chatTemplate.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
+        }
         guard tokenizer.id(of: "<|im_start|>") != nil else { return text }
         return ChatTemplate.chatML.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
     }
 }
-
-/// One prompt of a dataset, with what the verifier needs.
-public struct PromptItem: Equatable, Sendable {
-    /// Text given to the model.
-    public var prompt: String
-    /// Reference answer.
-    public var groundTruth: String
-    /// Benchmark or family name (metrics are reported per source).
-    public var dataSource: String
-
-    /// Creates an item.
-    public init(prompt: String, groundTruth: String, dataSource: String) {
-        self.prompt = prompt; self.groundTruth = groundTruth; self.dataSource = dataSource
-    }
-}
-
-/// Outcome of checking one response.
-public struct Verdict: Sendable {
-    /// The extracted answer matched.
-    public var correct: Bool
-    /// The check ran out of time (counted, scored as wrong).
-    public var timedOut: Bool
-
-    /// Creates a verdict.
-    public init(correct: Bool, timedOut: Bool = false) { self.correct = correct; self.timedOut = timedOut }
-}
-
-/// Checks a response against an item.
-public typealias VerifyFunction = (_ response: String, _ item: PromptItem) -> Verdict

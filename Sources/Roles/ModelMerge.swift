@@ -1,5 +1,6 @@
 import Configs
 import Foundation
+import Merging
 import ModelIO
 import Tensors
 import Transformer
@@ -7,7 +8,7 @@ import Transformer
 /// What `ModelMerge.run` did.
 public struct ModelMergeSummary: Equatable, Sendable {
     /// The method.
-    public let method: MergeMethod
+    public let method: MergeRecipe.Method
     /// Branch models in order with their weight and density.
     public let branches: [(path: String, weight: Double, density: Double)]
     /// The base model, if the method uses one.
@@ -21,6 +22,7 @@ public struct ModelMergeSummary: Equatable, Sendable {
     /// Options accepted without effect, and conversions done.
     public let notes: [String]
 
+    /// Field by field (tuples are not Equatable, so `branches` is compared by its parts).
     public static func == (a: Self, b: Self) -> Bool {
         a.method == b.method && a.base == b.base && a.parameterCount == b.parameterCount && a.output == b.output
             && a.dtype == b.dtype && a.notes == b.notes

@@ -1,9 +1,11 @@
 import Checkpoint
 import Configs
 import Foundation
-@testable import Merging
+import Merging
 import ModelIO
+@testable import Roles
 import Tensors
+import TestSupport
 import Transformer
 import XCTest
 
@@ -121,6 +123,13 @@ final class ModelMergeTests: XCTestCase {
         let (_, merged) = try importHuggingFace(directory: root + "/out")
         let flatA = layout.entries.flatMap { a[$0.name]!.data }
         XCTAssertEqual(layout.entries.flatMap { merged[$0.name]!.data }, Merge.linear([flatA, flatB]))
+
+        // The run directory names its newest complete checkpoint, as CheckpointResolver decides everywhere.
+        config.models[1] = MergeModel(model: root + "/run")
+        let viaRun = try ModelMerge.run(config: config, output: root + "/out-run") { _ in }
+        XCTAssertEqual(viaRun.branches.map(\.path), [root + "/a", root + "/run"])
+        let (_, mergedViaRun) = try importHuggingFace(directory: root + "/out-run")
+        XCTAssertEqual(layout.entries.flatMap { mergedViaRun[$0.name]!.data }, Merge.linear([flatA, flatB]))
 
         // Without the recorded architecture: a clear error.
         let bare = try CheckpointStore(runDirectory: root + "/run2").save(step: 1, worldSize: 1, shards: [

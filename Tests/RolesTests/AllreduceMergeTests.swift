@@ -2,6 +2,8 @@ import Comm
 import Configs
 import Foundation
 import Merging
+@testable import Roles
+import TestSupport
 import XCTest
 
 /// The collective merge against the offline one over loopback worlds of 3 and 4 ranks.
@@ -25,14 +27,14 @@ final class AllreduceMergeTests: XCTestCase {
             let branches = (0..<size).map { k in zip(base, randomValues(n, seed: 200 + UInt64(k))).map { $0 + 0.1 * $1 } }
             let weights = (0..<size).map { 0.5 + Double($0) * 0.25 }
             let densities = (0..<size).map { 0.3 + Double($0) * 0.15 }
-            for method in [MergeMethod.linear, .taskArithmetic, .ties, .dareLinear, .dareTies] {
+            for method in [MergeRecipe.Method.linear, .taskArithmetic, .ties, .dareLinear, .dareTies] {
                 for normalize in [true, false] {
                     let recipe = MergeRecipe(method: method, weights: weights, densities: densities, normalize: normalize,
                                              lambda: 0.8, seed: 5)
                     let offline = Merge.merge(branches: branches, base: base, recipe: recipe, segments: segments)
                     // A chunk of 128 runs several collective rounds, the last one partial.
                     let results = try onRanks(size) { comm in
-                        try allreduceMerge(branch: branches[comm.rank], base: base, comm: comm, config: recipe,
+                        try allreduceMerge(branch: branches[comm.rank], base: base, comm: comm, recipe: recipe,
                                            segments: segments, chunkSize: 128)
                     }
                     for (r, merged) in results.enumerated() {
@@ -47,12 +49,14 @@ final class AllreduceMergeTests: XCTestCase {
         var config = MergeConfig()   // linear, no models: equal branches (MoT's uniform average)
         config.seed = 3
         let branches = (0..<3).map { randomValues(64, seed: 300 + UInt64($0)) }
+        let plan = try MergePlan(config: config, branchCount: 3, defaultSeed: 1)
+        XCTAssertEqual(plan.notes, [])
+        XCTAssertEqual(plan.recipe, MergeRecipe.uniform(branches: 3, seed: 3))
         let results = try onRanks(3) { comm in
             var mine = branches[comm.rank]
-            let notes = try mine.withUnsafeMutableBufferPointer {
-                try allreduceMerge(branch: $0, base: nil, comm: comm, config: config, runSeed: 1)
+            try mine.withUnsafeMutableBufferPointer {
+                try allreduceMerge(branch: $0, base: nil, comm: comm, recipe: plan.recipe)
             }
-            XCTAssertEqual(notes, [])
             return mine
         }
         let offline = Merge.linear(branches)
@@ -62,7 +66,7 @@ final class AllreduceMergeTests: XCTestCase {
     func testEveryRankThrowsTheSameClearError() throws {
         // Three branches in the recipe, four ranks.
         XCTAssertThrowsError(try onRanks(4) { comm in
-            try allreduceMerge(branch: [1, 2], base: nil, comm: comm, config: MergeRecipe.uniform(branches: 3))
+            try allreduceMerge(branch: [1, 2], base: nil, comm: comm, recipe: MergeRecipe.uniform(branches: 3))
         }) { error in
             XCTAssertTrue("\(error)".contains("one rank per branch (3 branches)"), "\(error)")
             XCTAssertTrue("\(error)".contains("found 4 ranks"), "\(error)")
@@ -70,14 +74,14 @@ final class AllreduceMergeTests: XCTestCase {
         // A base missing on one rank: every rank throws (none waits in a collective).
         XCTAssertThrowsError(try onRanks(3) { comm in
             try allreduceMerge(branch: [1, 2], base: comm.rank == 1 ? nil : [0, 0], comm: comm,
-                               config: MergeRecipe.uniform(.ties, branches: 3))
+                               recipe: MergeRecipe.uniform(.ties, branches: 3))
         }) { error in
             XCTAssertTrue("\(error)".contains("base"), "\(error)")
         }
         // Different sizes on different ranks.
         XCTAssertThrowsError(try onRanks(3) { comm in
             try allreduceMerge(branch: [Float](repeating: 1, count: 4 + comm.rank), base: nil, comm: comm,
-                               config: MergeRecipe.uniform(branches: 3))
+                               recipe: MergeRecipe.uniform(branches: 3))
         }) { error in
             XCTAssertTrue("\(error)".contains("the same number of parameters on every rank"), "\(error)")
         }

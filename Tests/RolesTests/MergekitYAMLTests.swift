@@ -1,5 +1,6 @@
 import Configs
 import Merging
+import Roles
 import XCTest
 
 /// mergekit configs: the README examples parse and resolve; mistakes get clear messages.

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Validation generations (`trainer.dump_rollouts`): `<run>/generations/<step>.jsonl`,
+/// written by the leader after each evaluation, one JSON object per response.
+enum GenerationDump {
+    /// The folder under the run directory.
+    static let folder = "generations"
+
+    /// Writes one line per sample with its prompt, response, ground_truth,
+    /// data_source, correct (the verifier's verdict), extracted answer (null
+    /// when none was found), group_id (the validation prompt's index) and `step`;
+    /// atomically, replacing an older file of the same step (a resumed run
+    /// evaluates that step again).
+    static func write(_ samples: [RolloutSample], extracted: [String?], step: Int, directory: String) throws {
+        precondition(samples.count == extracted.count, "one extracted answer per sample")
+        let dir = directory + "/" + folder
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var text = ""
+        for (s, answer) in zip(samples, extracted) {
+            let obj: [String: Any] = [
+                "step": step, "prompt": s.prompt, "response": s.response, "ground_truth": s.groundTruth,
+                "data_source": s.dataSource, "correct": s.outcome > 0, "extracted": answer ?? NSNull(),
+                "group_id": s.groupId, "response_tokens": s.responseTokens.count,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+            text += String(decoding: data, as: UTF8.self) + "\n"
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/\(step).jsonl"), options: .atomic)
+    }
+}
