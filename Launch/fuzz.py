@@ -421,6 +421,7 @@ class Fuzzer:
     def __init__(self, args):
         self.bin = os.path.abspath(args.bin)
         self.work = os.path.abspath(args.work or tempfile.mkdtemp(prefix="ispo-fuzz-"))
+        self.own_work = not args.work  # a directory made here is removed after a clean run
         self.timeout = args.timeout
         self.rng = random.Random(args.seed)
         self.lock = threading.Lock()
@@ -616,7 +617,11 @@ class Fuzzer:
         if os.environ.get("FUZZ_KINDS"):
             for (f, k), c in sorted(self.kinds.items()):
                 print(f"  {f:12} {k:14} " + " ".join(f"{o}={v}" for o, v in sorted(c.items())))
-        print(f"fuzz: {'FAIL' if bad else 'ok'}: {bad} crash/hang/silent/raw outcome(s); work directory {self.work}")
+        if bad or not self.own_work:
+            print(f"fuzz: {'FAIL' if bad else 'ok'}: {bad} crash/hang/silent/raw outcome(s); work directory {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+            print("fuzz: ok: 0 crash/hang/silent/raw outcome(s)")
         return 1 if bad else 0
 
 

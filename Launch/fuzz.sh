@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/ispo-cluster}
 if [[ "${BUILD:-1}" != 0 || ! -x $BIN ]]; then
   echo "[fuzz] swift build -c release"
-  swift build -c release --product ispo-cluster 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -3
+  log=$(mktemp)
+  swift build -c release --product ispo-cluster >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; exit 1; }
+  tail -1 "$log"; rm -f "$log"
 fi
 args=(--bin "$BIN" --n "${N:-20}" --seed "${SEED:-1}" --jobs "${JOBS:-2}" --timeout "${TIMEOUT:-30}")
 [[ -n "${FORMATS:-}" ]] && args+=(--formats "$FORMATS")
