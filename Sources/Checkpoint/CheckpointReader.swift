@@ -39,7 +39,30 @@ public final class CheckpointReader {
                                   expected: "CRC-32C \(crcText ?? "(none in DONE)") as recorded in DONE",
                                   found: actual, remedy: CheckpointRemedy.corrupt)
         }
-        manifest = try CheckpointManifest.decode(Array(json), file: manifestPath)
+        let decoded = try CheckpointManifest.decode(Array(json), file: manifestPath)
+        // DONE, the manifest and the directory name must name one step: a DONE copied from
+        // another checkpoint (or edited) with a matching manifest would otherwise be trusted.
+        let doneStep = fields.first { $0.count == 2 && $0[0] == "step" }.flatMap { Int($0[1]) }
+        guard doneStep == decoded.step else {
+            throw CheckpointError(.malformed, file: donePath,
+                                  expected: "`step \(decoded.step)` (the step of manifest.json)",
+                                  found: doneStep.map { "`step \($0)`" } ?? "no `step <N>` line",
+                                  remedy: CheckpointRemedy.corrupt)
+        }
+        if name.hasPrefix("global_step_"), let dirStep = Int(name.dropFirst("global_step_".count)), dirStep != decoded.step {
+            throw CheckpointError(.malformed, file: manifestPath,
+                                  expected: "step \(dirStep) (the directory name \(name))",
+                                  found: "step \(decoded.step) in manifest.json and DONE",
+                                  remedy: CheckpointRemedy.corrupt)
+        }
+        // Anything else in DONE (a lost newline, an extra line) means it was not written by a commit.
+        let exact = CheckpointStore.doneText(step: decoded.step, manifestCRC: actual)
+        guard Array(done) == Array(exact.utf8) else {
+            throw CheckpointError(.malformed, file: donePath, expected: "exactly \(exact.debugDescription)",
+                                  found: String(decoding: done.prefix(200), as: UTF8.self).debugDescription,
+                                  remedy: CheckpointRemedy.corrupt)
+        }
+        manifest = decoded
     }
 
     /// Opens one shard of the manifest, checking its size and table CRC.

@@ -16,6 +16,16 @@ public struct CheckpointScan {
     public var complete: [CheckpointInfo]
     /// Everything else in the directory and why it is not a complete checkpoint.
     public var ignored: [(name: String, reason: String)]
+
+    /// The ignored entries that claim to be checkpoints (`global_step_<N>`
+    /// directories) but do not verify, with their step and why: the ones a
+    /// resume must not pass over silently.
+    public var damaged: [(step: Int, name: String, reason: String)] {
+        ignored.compactMap { e in
+            guard let step = CheckpointStore.step(ofDirectoryName: e.name) else { return nil }
+            return (step, e.name, e.reason)
+        }.sorted { $0.step < $1.step }
+    }
 }
 
 /// The checkpoints directory of a run and its protocol (CONVENTIONS.md, "Checkpoints"):
@@ -53,6 +63,17 @@ public struct CheckpointStore: Sendable {
 
     /// `global_step_<step>`.
     public static func directoryName(step: Int) -> String { "global_step_\(step)" }
+    /// N of a `global_step_<N>` name; nil for any other name.
+    public static func step(ofDirectoryName name: String) -> Int? {
+        guard name.hasPrefix("global_step_"), let n = Int(name.dropFirst("global_step_".count)), n >= 0 else { return nil }
+        return n
+    }
+    /// The whole text of a `DONE` marker: `step <N>\nmanifest_crc32c 0x<crc>\n`; readers accept nothing else.
+    public static func doneText(step: Int, manifestCRC: String) -> String {
+        "step \(step)\nmanifest_crc32c \(manifestCRC)\n"
+    }
+    /// Prefix of checkpoint directories set aside because they did not verify.
+    public static let quarantinePrefix = "corrupt_"
     /// The final directory of `step`.
     public func path(step: Int) -> String { (root as NSString).appendingPathComponent(Self.directoryName(step: step)) }
     /// The staging directory of `step`.
@@ -123,7 +144,7 @@ public struct CheckpointStore: Sendable {
             }
             let json = try manifest.encoded()
             try FileOps.writeAtomically(json, to: (staging as NSString).appendingPathComponent(Self.manifestName), budget: budget)
-            let done = "step \(manifest.step)\nmanifest_crc32c \(CRC32C.hex(CRC32C.checksum(json)))\n"
+            let done = Self.doneText(step: manifest.step, manifestCRC: CRC32C.hex(CRC32C.checksum(json)))
             try FileOps.writeAtomically(Array(done.utf8), to: (staging as NSString).appendingPathComponent(Self.doneName),
                                         budget: budget)
             try FileOps.rename(staging, to: final)
@@ -184,8 +205,11 @@ public struct CheckpointStore: Sendable {
                 scan.ignored.append((name, "staging or deletion in progress (never read)"))
                 continue
             }
-            guard name.hasPrefix("global_step_"), let step = Int(name.dropFirst("global_step_".count)), step >= 0,
-                  FileOps.isDirectory(p) else {
+            if name.hasPrefix(Self.quarantinePrefix) {
+                scan.ignored.append((name, "set aside as damaged (never read)"))
+                continue
+            }
+            guard let step = Self.step(ofDirectoryName: name), FileOps.isDirectory(p) else {
                 scan.ignored.append((name, "not a global_step_<N> directory"))
                 continue
             }
@@ -211,6 +235,30 @@ public struct CheckpointStore: Sendable {
     /// scan decides, not `latest_checkpointed_iteration.txt`, which a crash
     /// between the rename and its update may leave one checkpoint behind.
     public func latest() throws -> CheckpointInfo? { try list().last }
+
+    /// Sets a damaged checkpoint directory aside: renames `global_step_<N>` to
+    /// `corrupt_global_step_<N>_<UTC timestamp>` in the same directory, so that
+    /// saving step N again cannot collide with it and nothing reads it; its
+    /// files stay for inspection. Returns the new path.
+    @discardableResult
+    public func quarantine(step: Int, now: Date = Date()) throws -> String {
+        let from = path(step: step)
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var to = (root as NSString).appendingPathComponent(
+            "\(Self.quarantinePrefix)\(Self.directoryName(step: step))_\(f.string(from: now))")
+        var n = 1
+        while FileManager.default.fileExists(atPath: to) {
+            n += 1
+            to = (root as NSString).appendingPathComponent(
+                "\(Self.quarantinePrefix)\(Self.directoryName(step: step))_\(f.string(from: now))_\(n)")
+        }
+        try FileOps.rename(from, to: to)
+        try FileOps.syncDirectory(root)
+        return to
+    }
 
     /// Leader, at start-up only: removes every `tmp_*` directory left by a crash.
     @discardableResult

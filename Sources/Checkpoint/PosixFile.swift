@@ -97,13 +97,23 @@ enum FileOps {
         guard fsync(fd) == 0 || errno == EINVAL else { throw writeError(errno, file: path, doing: "fsync the directory") }
     }
 
-    /// Creates `path` and missing parents.
+    /// Creates `path` and missing parents, one `mkdir` at a time, so a failure
+    /// reports errno itself (EACCES, EPERM, ENOTDIR, EROFS, ENOSPC) and the
+    /// component that failed; Foundation's errors often carry no errno at all.
     static func makeDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code ?? Int(EIO)
-            throw writeError(Int32(code), file: path, doing: "create the directory")
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            var st = stat()
+            if stat(prefix, &st) == 0 {
+                guard st.st_mode & S_IFMT == S_IFDIR else {
+                    throw writeError(ENOTDIR, file: prefix, doing: "create the directory \(path) (this is not a directory)")
+                }
+                continue
+            }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw writeError(errno, file: prefix, doing: "create the directory \(path)")
+            }
         }
     }
 

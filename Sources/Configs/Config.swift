@@ -70,13 +70,24 @@ public struct Config: Codable, Equatable, Sendable {
         guard let yamlFile else {
             return try ConfigLoader.load(text: nil, name: "", preset: preset, overrides: overrides)
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: yamlFile, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigError([ConfigProblem(
+                "cannot read config file `\(yamlFile)`: expected a YAML file, found a directory; pass the file "
+                    + "inside it to --config (e.g. \((yamlFile as NSString).appendingPathComponent("config.yaml")))")])
+        }
         try YAMLLimits.checkFileSize(path: yamlFile)
         let text: String
         do {
             text = try String(contentsOfFile: yamlFile, encoding: .utf8)
         } catch {
+            // errno's words (`Permission denied`), not the Foundation error's code.
+            let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)
+                .flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+            let reason = posix ?? (FileManager.default.isReadableFile(atPath: yamlFile)
+                ? "it is not valid UTF-8 text" : "it cannot be opened for reading")
             throw ConfigError([ConfigProblem(
-                "cannot read config file `\(yamlFile)`: expected a readable UTF-8 YAML file (\(error.localizedDescription)); "
+                "cannot read config file `\(yamlFile)`: expected a readable UTF-8 YAML file (\(reason)); "
                     + "check the path given to --config")])
         }
         return try ConfigLoader.load(text: text, name: yamlFile, preset: preset, overrides: overrides)

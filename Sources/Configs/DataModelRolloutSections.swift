@@ -46,6 +46,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var tiny: TinyModelConfig = TinyModelConfig()
     /// Compute precision. Default: `fp32`.
     public var dtype: ComputeDType = .fp32
+    /// Scan the weights of a model loaded from `path` for NaN and infinity and
+    /// refuse the model if any is found (one pass over the weights). Default: `true`.
+    public var checkFinite: Bool = true
 
     /// The defaults.
     public init() {}

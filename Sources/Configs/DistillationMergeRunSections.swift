@@ -141,6 +141,11 @@ public struct CheckpointConfig: Codable, Equatable, Sendable {
     /// Seconds every rank may wait for the others while a checkpoint is written; on expiry the job
     /// aborts naming the ranks that did not respond (the previous checkpoint stays valid); 0 = no limit. Default: `600`.
     public var writeTimeoutS: Double = 600
+    /// Dotted config keys a resume may change beyond the always-allowed ones
+    /// (learning rate and schedule, lengths of the run, logging, saving, cluster
+    /// layout, timeouts); a key ending in `.*` allows its whole subtree. Each
+    /// allowed change is printed. Default: `[]`.
+    public var allowConfigChange: [String] = []
 
     /// The defaults.
     public init() {}

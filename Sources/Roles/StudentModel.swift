@@ -30,7 +30,12 @@ enum StudentModel {
             return (try checkpointStudent(path: path, keepLayers: config.model.keepLayers, vocabSize: codec.vocabSize,
                                           need: need), codec)
         }
-        let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64)
+        let context = ContextSource(
+            name: "data.max_prompt_length (\(config.data.maxPromptLength)) + data.max_response_length "
+                + "(\(config.data.maxResponseLength)) + 64 positions of margin",
+            remedy: "Lower data.max_prompt_length or data.max_response_length, or use a model with a longer context.")
+        let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64, checkFinite: config.model.checkFinite,
+                                           contextSource: context)
         return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate))
     }
 

@@ -40,6 +40,9 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print the prompt (as fed to the model) before the continuation.")
     var echo = false
 
+    @Flag(help: "Load the model even if its weights hold NaN or infinity (skips the scan after loading).")
+    var noCheckFinite = false
+
     /// Checks the option combinations before anything is loaded.
     func validate() throws {
         guard (prompt == nil) != (chat == nil) else {
@@ -58,7 +61,8 @@ struct Generate: ParsableCommand {
     func run() throws {
         Blas.configure(threads: threads)
         let loadStart = Clock.now
-        let loaded = try ModelLoading.load(path: model, maxSeqLen: maxSeqLen, tokenizerPath: tokenizer)
+        let loaded = try ModelLoading.load(path: model, maxSeqLen: maxSeqLen, tokenizerPath: tokenizer,
+                                           checkFinite: !noCheckFinite)
         let loadSeconds = loadStart.elapsed
         let text = try promptText(template: loaded.chatTemplate)
         let ids = loaded.tokenizer.encode(text)

@@ -78,6 +78,8 @@ struct Run: ParsableCommand {
         if world.rank == leader {
             print("ispo-cluster: \(world.size) rank(s), layout \(layout.describe()), \(threads) thread(s)/rank, BLAS \(Blas.coreName)")
             if usesPreset { print(DefaultJob.logLine) }
+            try RunDirectory.requireWritable(runDir)
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
             try config.resolvedYAML().write(toFile: runDir + "/config.yaml", atomically: true, encoding: .utf8)
             print("resolved config saved to \(runDir)/config.yaml")
         }

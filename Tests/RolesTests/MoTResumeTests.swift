@@ -24,7 +24,7 @@ final class MoTResumeTests: XCTestCase {
 
     /// Runs `rounds` MoT rounds (DARE-TIES, whose mask is seeded by the round) in `dir`, saving every round.
     func runMoT(dir: String, rounds: Int, teachers: [String] = ["reference@style0", "reference@style1"],
-                hooks: JobFaultHooks = JobFaultHooks(), hookRank: Int = 2) throws -> Run {
+                hooks: JobFaultHooks = JobFaultHooks(), hookRank: Int = 2, _ extra: [String] = []) throws -> Run {
         let config = try Config.load(yamlFile: nil, overrides: [
             "trainer.pipeline=mot", "trainer.val_before_train=true", "checkpoint.save_freq=1",
             "data.train_files=[synthetic:addition:1]", "data.val_batch_size=6",
@@ -33,7 +33,7 @@ final class MoTResumeTests: XCTestCase {
             "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=40",
             "merge.rounds=\(rounds)", "merge.trace_prompts=12", "merge.merge_method=dare_ties", "merge.parameters.density=0.6",
             "distillation.teacher_models=[\(teachers.joined(separator: ","))]",
-        ])
+        ] + extra)
         try config.validate()
         let layout = try RankLayout(roles: [[.learner, .rollout], [.teacher], [.teacher]])
         var out = Run(parameters: Array(repeating: [], count: 3), records: Array(repeating: [], count: 3))
@@ -117,7 +117,16 @@ final class MoTResumeTests: XCTestCase {
     func testAResumeWithOtherTeachersIsRefused() throws {
         let dir = temporaryPath("teachers")
         _ = try runMoT(dir: dir, rounds: 1)
-        XCTAssertThrowsError(try runMoT(dir: dir, rounds: 3, teachers: ["reference@style0", "reference@style2"])) { error in
+        let other = ["reference@style0", "reference@style2"]
+        // The config check refuses the changed key first, naming it and how to allow it.
+        XCTAssertThrowsError(try runMoT(dir: dir, rounds: 3, teachers: other)) { error in
+            let s = "\(error)"
+            XCTAssertTrue(s.contains("distillation.teacher_models") && s.contains("checkpoint.allow_config_change")
+                          && s.contains("resume_mode=disable"), "unclear error: \(s)")
+        }
+        // Allowed, the traces the new teachers write still differ from the saved ones.
+        XCTAssertThrowsError(try runMoT(dir: dir, rounds: 3, teachers: other,
+                                        ["checkpoint.allow_config_change=[distillation.teacher_models]"])) { error in
             let s = "\(error)"
             XCTAssertTrue(s.contains("traces differ") && s.contains("teacher_models") && s.contains("resume_mode=disable"),
                           "unclear error: \(s)")

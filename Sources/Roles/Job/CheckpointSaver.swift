@@ -35,8 +35,20 @@ struct CheckpointSaver {
         if ctx.isLeader {
             do {
                 try FileManager.default.createDirectory(atPath: store.root, withIntermediateDirectories: true)
-                if FileManager.default.fileExists(atPath: store.path(step: step)) {
-                    throw JobError("\(store.path(step: step)) already exists; move it away or resume from it")
+                let existing = store.path(step: step)
+                if FileManager.default.fileExists(atPath: existing) {
+                    // A damaged directory of this step (it failed verification at the resume or was
+                    // damaged since) is set aside, never in the way; a valid one is never overwritten.
+                    do { _ = try CheckpointReader(directory: existing) } catch {
+                        let moved = try store.quarantine(step: step)
+                        print("ispo-cluster: \(existing) does not verify (\(error)); set aside as "
+                              + "\((moved as NSString).lastPathComponent) before saving step \(step)")
+                        fflush(stdout)
+                    }
+                    if FileManager.default.fileExists(atPath: existing) {
+                        throw JobError("\(existing) already exists and verifies; it is not overwritten. Resume from it "
+                                       + "(checkpoint.resume_mode=auto), or move it away to save this step again.")
+                    }
                 }
                 try store.prepareStaging(step: step)
             } catch { prepError = "\(error)" }
@@ -83,7 +95,9 @@ struct CheckpointSaver {
             layout: ["roles": ctx.layout.describe(), "learners": "\(ctx.learnerRanks.count)",
                      "parameters": "\(model.parameters.count)", "model_shards": "learner ZeRO-1 balanced split",
                      // The architecture, so the checkpoint loads as a model (merges, MoT/MOTAB teachers).
-                     "model_config": String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self)],
+                     ResumeCompatibility.modelConfigKey: String(decoding: try JSONEncoder().encode(model.config), as: UTF8.self),
+                     // The tokenizer, so a resume with another one is refused (ResumeCompatibility).
+                     ResumeCompatibility.codecKey: ResumeCompatibility.identity(of: ctx.codec)],
             config: ctx.config.resolvedYAML(), metrics: metrics, shards: reports.flatMap(\.summaries))
         let info = try store.commit(manifest)
         let c = ctx.config.checkpoint

@@ -58,8 +58,11 @@ public final class ClusterJob {
 
     /// Runs the configured pipeline to the end, or until a stop request
     /// (SIGUSR1), after which it checkpoints the step and returns with `stopped` set.
-    /// Resumes first when `checkpoint.resume_mode` finds a checkpoint.
+    /// Checks the inputs read later (`Preflight`), then resumes when
+    /// `checkpoint.resume_mode` finds a checkpoint.
     public func run() throws {
+        // Teachers and the run directory are checked now, not after the warm start.
+        try Preflight(ctx: ctx).run()
         let resumed = try JobResume(ctx: ctx).restore()
         let p = try makePipeline()
         pipeline = p

@@ -58,7 +58,7 @@ struct JobResume {
         let removed = try store.removeStaleStaging()
         if !removed.isEmpty { print("ispo-cluster: removed unfinished checkpoint directories \(removed.joined(separator: ", "))") }
         guard let path = try chooseCheckpoint(store) else { return plan }
-        let reader = try CheckpointReader(directory: path)  // checks DONE against the manifest
+        let reader = try CheckpointReader(directory: path)  // checks DONE against the manifest and the directory name
         guard let first = reader.manifest.shards(group: "state").first else {
             throw JobError("\(path): expected a state/ shard with the job state, found groups "
                            + "\(Set(reader.manifest.shards.map(\.group)).sorted()). It was not written by a training job.")
@@ -66,6 +66,16 @@ struct JobResume {
         let shard = try reader.open(first)
         let stateBytes = try shard.bytes(PipelineState.jobTensor)
         let state = try validated(JSONCoding.decode(JobState.self, stateBytes), path: path, store: store)
+        // The architecture and tokenizer must match whatever the checkpoint; the config is compared
+        // when this run continues the checkpoint's run (not when a step-0 checkpoint of another run,
+        // e.g. a warm start saved by trainer.pipeline=sft, initialises it).
+        try ResumeCompatibility.checkModel(manifest: reader.manifest, model: ctx.model.config, codec: ctx.codec, path: path)
+        let initialises = state.step == 0 && !Self.isInside(path, store.root)
+        if !initialises {
+            for c in try ResumeCompatibility.checkConfig(savedYAML: reader.manifest.config, current: ctx.config, path: path) {
+                print("ispo-cluster: resume: \(c.key) changed from \(c.saved) (checkpoint) to \(c.current) (allowed)")
+            }
+        }
         plan.path = path
         plan.state = state
         plan.slice = shard.record(named: PipelineState.tensor) != nil ? try shard.bytes(PipelineState.tensor) : stateBytes
@@ -77,15 +87,14 @@ struct JobResume {
         let mode = ctx.config.checkpoint.resumeMode
         switch mode {
         case "disable": return nil
-        case "auto": return try store.latest()?.path
+        case "auto": return try latestUsable(store, mode: mode)
         default:
             // A path outside this run initialises it; once the run has checkpoints of its own
             // (a requeued or restarted job), it continues from its latest instead.
-            let absolute = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
-            if let own = try store.latest(), !absolute(mode).hasPrefix(absolute(store.root) + "/") {
-                print("ispo-cluster: checkpoint.resume_mode=\(mode), but this run already has \(own.path): continuing from it "
+            if !Self.isInside(mode, store.root), let own = try latestUsable(store, mode: mode) {
+                print("ispo-cluster: checkpoint.resume_mode=\(mode), but this run already has \(own): continuing from it "
                       + "(move \(store.root) away to start again from \(mode))")
-                return own.path
+                return own
             }
             guard let path = try CheckpointResolver.resolve(mode) else {
                 throw JobError("checkpoint.resume_mode=\(mode): expected a global_step_<N> directory or a run/checkpoints "
@@ -94,6 +103,57 @@ struct JobResume {
             }
             return path
         }
+    }
+
+    /// Whether `path` lies inside the directory `root`.
+    static func isInside(_ path: String, _ root: String) -> Bool {
+        let absolute = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+        return absolute(path).hasPrefix(absolute(root) + "/")
+    }
+
+    /// The newest checkpoint of the run that verifies completely (manifest,
+    /// DONE and every shard), or nil when the run has none at all. Never
+    /// silent: newer checkpoints that do not verify are named with the reason
+    /// and set aside (`corrupt_global_step_<N>_<time>`) so the run can save
+    /// those steps again; when checkpoints exist but none verifies, throws
+    /// listing each and why, rather than starting over.
+    func latestUsable(_ store: CheckpointStore, mode: String) throws -> String? {
+        let scan = try store.scan()
+        var bad = scan.damaged
+        var chosen: CheckpointInfo?
+        for info in scan.complete.reversed() {
+            do {
+                try CheckpointReader(directory: info.path).verifyAll()
+                chosen = info
+                break
+            } catch {
+                bad.append((info.step, (info.path as NSString).lastPathComponent, "\(error)"))
+            }
+        }
+        bad.sort { $0.step > $1.step }
+        guard let chosen else {
+            guard !bad.isEmpty else { return nil }
+            throw JobError("checkpoint.resume_mode=\(mode): \(store.root) holds checkpoints, but none verifies: "
+                           + bad.map { "\($0.name): \($0.reason)" }.joined(separator: " | ")
+                           + " — not starting over silently. Restore or move away the damaged directories, resume from "
+                           + "a good copy with checkpoint.resume_mode=<path>, or start fresh with "
+                           + "checkpoint.resume_mode=disable (a damaged global_step_<N> is then set aside when step N is saved).")
+        }
+        let newer = bad.filter { $0.step > chosen.step }
+        for b in newer {
+            let moved = try store.quarantine(step: b.step)
+            print("ispo-cluster: skipping \(b.name), which does not verify (\(b.reason)); set aside as "
+                  + "\((moved as NSString).lastPathComponent)")
+        }
+        if !newer.isEmpty {
+            print("ispo-cluster: checkpoint.resume_mode=\(mode): falling back to \(chosen.path) (step \(chosen.step)), the "
+                  + "newest checkpoint that verifies; skipped \(newer.map(\.name).joined(separator: ", "))")
+        }
+        for b in bad where b.step < chosen.step {
+            print("ispo-cluster: note: older \(b.name) does not verify (\(b.reason)); it is not used")
+        }
+        fflush(stdout)
+        return chosen.path
     }
 
     /// The job state of `path` if this config can continue it.
