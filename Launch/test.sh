@@ -22,6 +22,10 @@ Launch/test-mpi.sh | tee /tmp/ispo-test-mpi.log
 echo "[test] checkpoint fault tests (real MPI processes: kill -9, SIGUSR1, kill during a write, full disk)"
 Launch/test-faults.sh | tee /tmp/ispo-test-faults.log || { echo "[test] fault tests FAILED (log: /tmp/ispo-test-faults.log)"; exit 1; }
 
+echo "[test] fuzzing: 20 mutations of each input format against the release binary (crashes, hangs, silent acceptances fail)"
+BUILD=0 N=20 Launch/fuzz.sh | tee /tmp/ispo-test-fuzz.log | tail -12 || { echo "[test] fuzz run FAILED (log: /tmp/ispo-test-fuzz.log)"; exit 1; }
+grep -q "^fuzz: ok" /tmp/ispo-test-fuzz.log || { echo "[test] fuzz run FAILED (log: /tmp/ispo-test-fuzz.log)"; exit 1; }
+
 echo "[test] Slurm: the sbatch scripts on a private one-node cluster (USR1 -> checkpoint -> requeue -> resume)"
 Launch/test-slurm.sh | tee /tmp/ispo-test-slurm.log || { echo "[test] Slurm tests FAILED (log: /tmp/ispo-test-slurm.log)"; exit 1; }
 
@@ -45,4 +49,4 @@ multinode=$(count multinode 1 /tmp/ispo-test-multinode.log); multinode_skipped=$
 grep -hE "^\[(faults|slurm|multinode)\] SKIP" /tmp/ispo-test-faults.log /tmp/ispo-test-slurm.log /tmp/ispo-test-multinode.log \
   | sed 's/^/[test] skipped: /' || true
 skipped=$((skipped + ${faults_skipped:-0} + ${slurm_skipped:-0} + ${multinode_skipped:-0}))
-echo "ispo-cluster tests: $((unit - skipped_xctest + mpi + ${faults:-0} + ${slurm:-0} + ${multinode:-0} + 1)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI, fault, Slurm and multi-node checks + the smoke run
+echo "ispo-cluster tests: $((unit - skipped_xctest + mpi + ${faults:-0} + ${slurm:-0} + ${multinode:-0} + 2)) passed, 0 failed, $skipped skipped"   # XCTest cases + MPI, fault, Slurm and multi-node checks + the fuzz run + the smoke run
