@@ -47,9 +47,17 @@ public struct MemoryEstimate: Equatable, Sendable {
     public init?(config: Config) {
         guard config.model.usesTinyModel else { return nil }
         let t = config.model.tiny
-        let d = max(0, t.dim), l = max(0, t.layers), h = max(1, t.heads), f = max(0, t.ffnDim)
-        let v = max(0, t.vocabSize ?? Self.assumedVocabSize)
-        let kv = mul(max(0, t.kvHeads), d / h)
+        self.init(config: config, model: ModelDimensions(vocabSize: t.vocabSize ?? Self.assumedVocabSize, dim: t.dim,
+                                                         layers: t.layers, heads: t.heads, kvHeads: t.kvHeads, ffnDim: t.ffnDim))
+    }
+
+    /// The estimate for `config` training a model of dimensions `model` (a
+    /// loaded model's, known once its file is read and before the training
+    /// state is allocated).
+    public init(config: Config, model m: ModelDimensions) {
+        let d = max(0, m.dim), l = max(0, m.layers), h = max(1, m.heads), f = max(0, m.ffnDim)
+        let v = max(0, m.vocabSize)
+        let kv = mul(max(0, m.kvHeads), d / h)
         let tokens = sum(max(0, config.data.maxPromptLength), max(0, config.data.maxResponseLength))
         let perLayer = sum(mul(2, d, d), mul(2, d, kv), mul(3, d, f), mul(2, d))
         parameterCount = sum(mul(2, v, d), mul(l, perLayer), d)
@@ -91,7 +99,31 @@ private func sum(_ xs: Int...) -> Int {
     }
 }
 
+/// A model's size as the memory estimate needs it.
+public struct ModelDimensions: Equatable, Sendable {
+    public var vocabSize: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int, ffnDim: Int
+
+    /// Creates dimensions.
+    public init(vocabSize: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int, ffnDim: Int) {
+        self.vocabSize = vocabSize; self.dim = dim; self.layers = layers; self.heads = heads
+        self.kvHeads = kvHeads; self.ffnDim = ffnDim
+    }
+}
+
 extension Config {
+    /// The problem when training a loaded model of dimensions `model` (`model.path`)
+    /// would exceed `memoryBytes`: refused before the gradients, optimizer state
+    /// and KV caches are allocated, with the estimate by part.
+    public func memoryProblem(model: ModelDimensions, memoryBytes: Int) -> ConfigProblem? {
+        let e = MemoryEstimate(config: self, model: model)
+        guard e.total > memoryBytes else { return nil }
+        return ConfigProblem(
+            "training \(self.model.path) (\(e.parameterCount) parameters) needs an estimated \(MemoryEstimate.gib(e.total)) "
+                + "of memory but the machine has \(MemoryEstimate.gib(memoryBytes)) of RAM: \(e.breakdown); expected the "
+                + "estimate to fit in RAM: lower data.train_batch_size, rollout.n, data.max_response_length or "
+                + "actor.ppo_micro_batch_size_per_gpu, keep fewer layers (model.keep_layers), or use a smaller model")
+    }
+
     /// The problem when the tiny model's `MemoryEstimate` exceeds `memoryBytes`
     /// (the machine's RAM), with the estimate broken down by part and the keys to lower.
     func memoryProblem(memoryBytes: Int) -> ConfigProblem? {

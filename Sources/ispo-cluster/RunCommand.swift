@@ -85,7 +85,7 @@ struct Run: ParsableCommand {
         }
         let warm = WarmStart(steps: config.sft.steps, batchSize: config.sft.batchSize, lr: config.sft.lr)
         let job = try ClusterJob(world: world, layout: layout, config: config, warmStart: warm, root: root,
-                                 runDirectory: world.rank == leader ? runDir : nil)
+                                 runDirectory: world.rank == leader ? runDir : nil, memoryBytes: Self.machineMemoryBytes())
         try job.run()
         lock?.release()
         if let stop = job.stopped {

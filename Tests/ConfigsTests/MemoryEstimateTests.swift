@@ -87,3 +87,26 @@ final class MemoryEstimateTests: XCTestCase {
         XCTAssertTrue(m.first?.contains("exceeds model.tiny.max_seq_len") ?? false, "\(m)")
     }
 }
+
+/// A loaded model's dimensions (known once its file is read) are checked the same way.
+final class LoadedModelMemoryTests: XCTestCase {
+    func testALoadedModelWhoseTrainingStateCannotFitIsRefusedWithTheBreakdown() throws {
+        var config = Config()
+        config.model.path = "model.gguf"
+        config.data.trainBatchSize = 4096; config.rollout.n = 512; config.data.maxResponseLength = 4096
+        let smol = ModelDimensions(vocabSize: 49_152, dim: 576, layers: 30, heads: 9, kvHeads: 3, ffnDim: 1536)
+        let problem = try XCTUnwrap(config.memoryProblem(model: smol, memoryBytes: 24 << 30))
+        XCTAssertTrue(problem.message.contains("model.gguf") && problem.message.contains("KV caches"), problem.message)
+        XCTAssertTrue(problem.message.contains("rollout.n"), "names the keys to lower")
+        // The same model with a small batch fits.
+        config.data.trainBatchSize = 4; config.rollout.n = 4; config.data.maxResponseLength = 256
+        XCTAssertNil(config.memoryProblem(model: smol, memoryBytes: 24 << 30))
+        // The tiny-model estimate is the same computation with the tiny dimensions.
+        let tiny = Config()
+        let t = tiny.model.tiny
+        XCTAssertEqual(MemoryEstimate(config: tiny),
+                       MemoryEstimate(config: tiny, model: ModelDimensions(vocabSize: t.vocabSize ?? MemoryEstimate.assumedVocabSize,
+                                                                           dim: t.dim, layers: t.layers, heads: t.heads,
+                                                                           kvHeads: t.kvHeads, ffnDim: t.ffnDim)))
+    }
+}

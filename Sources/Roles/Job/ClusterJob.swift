@@ -15,18 +15,20 @@ public final class ClusterJob {
     public private(set) var stopped: JobStop?
 
     /// Builds the model, data and communicators on this rank. `root` is the
-    /// repository root (for the data cache); `runDirectory` nil disables files.
+    /// repository root (for the data cache); `runDirectory` nil disables files;
+    /// `memoryBytes`, the machine's RAM, refuses a loaded model whose training
+    /// state would not fit (nil: no check).
     public convenience init(world: Communicator, layout: RankLayout, config: Config, warmStart: WarmStart,
-                            root: String, runDirectory: String?) throws {
+                            root: String, runDirectory: String?, memoryBytes: Int? = nil) throws {
         try self.init(world: world, layout: layout, config: config, warmStart: warmStart, root: root,
-                      runDirectory: runDirectory, observer: nil)
+                      runDirectory: runDirectory, observer: nil, memoryBytes: memoryBytes)
     }
 
     /// The same with test hooks.
     init(world: Communicator, layout: RankLayout, config: Config, warmStart: WarmStart,
-         root: String, runDirectory: String?, observer: JobObserver?) throws {
+         root: String, runDirectory: String?, observer: JobObserver?, memoryBytes: Int? = nil) throws {
         ctx = try JobContext(world: world, layout: layout, config: config, warmStart: warmStart, root: root,
-                             runDirectory: runDirectory, observer: observer)
+                             runDirectory: runDirectory, observer: observer, memoryBytes: memoryBytes)
     }
 
     /// Test hooks (set before `run()`).

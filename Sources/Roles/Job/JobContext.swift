@@ -52,7 +52,7 @@ final class JobContext {
     /// Builds the model, data and communicators on this rank. `root` is the
     /// repository root (for the data cache); `runDirectory` nil disables files.
     init(world: Communicator, layout: RankLayout, config: Config, warmStart: WarmStart,
-         root: String, runDirectory: String?, observer: JobObserver?) throws {
+         root: String, runDirectory: String?, observer: JobObserver?, memoryBytes: Int? = nil) throws {
         precondition(layout.worldSize == world.size, "layout has \(layout.worldSize) ranks, world has \(world.size)")
         self.world = world; self.layout = layout; self.config = config; self.warmStart = warmStart
         self.observer = observer
@@ -66,6 +66,13 @@ final class JobContext {
         let isLearner = layout.rank(world.rank, has: .learner)
         learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
         (model, codec) = try StudentModel.load(config: config, runSeed: runSeed)
+        if !config.model.usesTinyModel, let memoryBytes {
+            // The model file is read; refuse before the gradients, moments and caches are allocated.
+            let c = model.config
+            let dims = ModelDimensions(vocabSize: c.vocabSize, dim: c.dim, layers: c.layers, heads: c.heads,
+                                       kvHeads: c.kvHeads, ffnDim: c.ffnDim)
+            if let problem = config.memoryProblem(model: dims, memoryBytes: memoryBytes) { throw JobError(problem.message) }
+        }
         data = try PromptData(specs: config.data.trainFiles, root: root,
                               maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
         let valData = config.data.valFiles.isEmpty ? data
