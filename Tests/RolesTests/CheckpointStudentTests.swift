@@ -60,3 +60,27 @@ final class CheckpointStudentTests: XCTestCase {
         }
     }
 }
+
+/// `checkpoint.resume_mode=<an sft run's step-0 checkpoint>`: RL and distill
+/// runs start from a warm start saved by another pipeline (its job state has
+/// no RL or distill slice), as the Slurm scripts do.
+extension CheckpointStudentTests {
+    func testRLAndDistillStartFromAnSFTStepZeroCheckpoint() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-cross-\(getpid())-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let common = CheckpointStudentTests.shape + ["data.train_batch_size=2", "rollout.n=2", "actor.ppo_mini_batch_size=2",
+                                                     "actor.ppo_micro_batch_size_per_gpu=4"]
+        let sft = try job(["trainer.pipeline=sft", "checkpoint.save_freq=1", "trainer.val_before_train=false"] + common,
+                            dir: base + "/sft", sftSteps: 3)
+        let warm = sft.model.parameters.toArray()
+        let step0 = base + "/sft/checkpoints/global_step_0"
+        for pipeline in ["rl", "distill"] {
+            let extra = pipeline == "distill" ? ["distillation.teacher_models=[student]", "distillation.mode=on_policy"] : []
+            let run = try job(["trainer.pipeline=\(pipeline)", "trainer.total_steps=1", "checkpoint.resume_mode=\(step0)",
+                                 "checkpoint.save_freq=1"] + common + extra, dir: base + "/\(pipeline)", sftSteps: 0)
+            XCTAssertEqual(run.adamSteps, 1, "\(pipeline): one optimizer step after the warm start")
+            XCTAssertNotEqual(run.model.parameters.toArray(), warm, "\(pipeline) trained from the warm start")
+            XCTAssertEqual(run.evaluations.map(\.step).last, 1, "\(pipeline): evaluated at its last step (the sft run's evaluations carry over)")
+        }
+    }
+}

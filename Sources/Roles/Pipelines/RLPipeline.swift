@@ -14,6 +14,19 @@ struct RLState: Codable, Equatable {
     var ispoScale: RunningScale
     /// A frozen reference (KL reference / ISPO's π_base) is saved in group `reference`.
     var hasReference: Bool
+
+    init(adamStep: Int?, ispoScale: RunningScale, hasReference: Bool) {
+        self.adamStep = adamStep; self.ispoScale = ispoScale; self.hasReference = hasReference
+    }
+
+    /// A step-0 checkpoint of another pipeline (an `sft` warm start) has no RL
+    /// slice: an RL run starts from it with a fresh optimizer, scale and reference.
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        adamStep = try c.decodeIfPresent(Int.self, forKey: .adamStep)
+        ispoScale = try c.decodeIfPresent(RunningScale.self, forKey: .ispoScale) ?? RunningScale()
+        hasReference = try c.decodeIfPresent(Bool.self, forKey: .hasReference) ?? false
+    }
 }
 
 /// `trainer.pipeline=rl` (and `demo`: an SFT warm start first): synchronous
