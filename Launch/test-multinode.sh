@@ -44,9 +44,9 @@ DELAY=${DELAY:-50us}
 SUBNET=${SUBNET:-10.77.0}                 # the bridge's /24: nodes .1 .2, bridge .254
 JOB_BOUND=${JOB_BOUND:-300}               # seconds any one job may take
 DEAD_NODE_BOUND=${DEAD_NODE_BOUND:-60}    # seconds a job may take to end after losing a node
-NODES=(a b)                               # node X: netns ispo-mn-X, hostname mn-X, veth mnv-X, SUBNET.<index>
+read -ra NODES <<<"${MN_NODES:-a b}"     # node X: netns ispo-mn-X, hostname mn-X, veth mnv-X, SUBNET.<index>
 ALL_CASES=(placement mot motab nodeloss frozen slurm)
-EXTRA_CASES=(bench)                       # run only when named: measurements, not checks
+EXTRA_CASES=(bench scale3)                # run only when named: measurements, not checks (scale3: MN_NODES="a b c")
 CASES=("$@"); [[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL_CASES[@]}")
 
 passed=0 failed=0 skipped=0
@@ -265,6 +265,27 @@ case_placement() {
   if [[ "$ra" == "0 1 2 3" && "$rb" == "4 5 6 7" ]]; then pass "placement: ranks 0-3 on mn-a, 4-7 on mn-b (mpirun --display-map)"
   else fail "placement: ranks on mn-a '$ra', on mn-b '$rb'"; fi
   compare placement place-1 place-2 "8 ranks on 1 node vs 2 nodes (btl tcp,self on both)"
+}
+
+# scale3 (MN_NODES="a b c"): the default RL job (no warm start) on 1 node and on 3 nodes
+# (3+3+2 ranks) back to back, same non-timing metrics; prints the mean step and weight-sync
+# times of steps 2..N of each, for Docs/Scaling.md's predicted-vs-measured table.
+case_scale3() {
+  [[ ${#NODES[@]} -ge 3 ]] || { skip "scale3: needs MN_NODES=\"a b c\" (3 emulated nodes)"; return 0; }
+  local args=(--sft-steps 0 trainer.pipeline=rl trainer.total_steps=6 trainer.val_before_train=false trainer.test_freq=-1)
+  job s3-1 mn-a:8 "${args[@]}"; ran_ok scale3 s3-1 "the default RL job on 1 node" || return 0
+  job s3-3 mn-a:3,mn-b:3,mn-c:2 "${args[@]}"; ran_ok scale3 s3-3 "the default RL job on 3 nodes" || return 0
+  compare scale3 s3-1 s3-3 "8 ranks on 1 node vs 3 nodes"
+  local r; for r in s3-1 s3-3; do
+    python3 - "$T/runs/$r/metrics.jsonl" "$r" <<'PY'
+import json, sys, statistics as st
+rows = [json.loads(l)["data"] for l in open(sys.argv[1]) if l.strip()]
+rows = [d for d in rows if "timing_s/step" in d][1:]
+print(f"[multinode] scale3 {sys.argv[2]}: step {st.mean(d['timing_s/step'] for d in rows):.3f} s, "
+      f"sync {st.mean(d['timing_s/sync_weights'] for d in rows):.4f} s, gen {st.mean(d['timing_s/gen'] for d in rows):.3f} s, "
+      f"update {st.mean(d['timing_s/update_actor'] for d in rows):.3f} s (mean of steps 2..{len(rows) + 1})")
+PY
+  done
 }
 
 # Merge-of-Thought as in Launch/mot-experiment.sh, tiny: oracle teachers (no training),
