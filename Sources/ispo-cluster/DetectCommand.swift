@@ -237,7 +237,13 @@ struct DetectEval: ParsableCommand {
         var rows: [(String, [Double])] = []
         let R = test.representationDim
         let flag: FLaGHeadFile
-        if let head { flag = try FLaGHeadFile.read(path: head) } else {
+        if let head {
+            flag = try FLaGHeadFile.read(path: head)
+            guard flag.standardizer.mean.count == test.dim else {
+                throw ValidationError("--head \(head) reads \(flag.standardizer.mean.count) features, --features has \(test.dim); "
+                                      + "use the same model, --layer and --token-only as when it was trained.")
+            }
+        } else {
             flag = options.trainFLaG(train, weights: FLaGLossWeights(rank: options.lambdaRank, balance: options.lambdaBal))
         }
         rows.append(("FLaG (K=\(flag.shape?.groups ?? 0))", flag.scores(test)))
@@ -255,13 +261,17 @@ struct DetectEval: ParsableCommand {
         print("detect eval: train \(train.count) answers (\(Set(train.groups).count) questions), test \(test.count) answers "
               + "(\(Set(test.groups).count) questions, \(pos) correct, \(test.count - pos) wrong), features \(D)\(options.tokenOnly ? " (token only)" : "")")
         print("AUROC: correct vs wrong; AUPRC: detecting wrong answers (positive = wrong, score negated); 95% bootstrap CIs, \(resamples) resamples")
-        print(String(format: "%-28@ %-26@ %-26@", "method", "AUROC", "AUPRC(wrong)"))
+        print(pad("method", 28) + " " + pad("AUROC", 26) + " AUPRC(wrong)")
         let wrong = test.labels.map { 1 - $0 }
         for (i, (name, s)) in rows.enumerated() {
             let seed = SeedMixer.derive(run: options.seed, purpose: 100 + UInt64(i))
             let a = DetectionMetrics.aurocWithCI(scores: s, labels: test.labels, resamples: resamples, seed: seed)!
             let p = DetectionMetrics.auprcWithCI(scores: s.map { -$0 }, labels: wrong, resamples: resamples, seed: seed)!
-            print(String(format: "%-28@ %.3f [%.3f, %.3f]      %.3f [%.3f, %.3f]", name, a.value, a.lower, a.upper, p.value, p.lower, p.upper))
+            print(pad(name, 28) + " " + pad(String(format: "%.3f [%.3f, %.3f]", a.value, a.lower, a.upper), 26)
+                  + String(format: " %.3f [%.3f, %.3f]", p.value, p.lower, p.upper))
         }
     }
 }
+
+/// `s` padded with spaces to `width` characters (left-aligned table columns).
+func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
