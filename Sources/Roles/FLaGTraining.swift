@@ -96,7 +96,7 @@ public struct FLaGTrainingSettings: Codable, Equatable, Sendable {
     public var epochs: Int = 200
     /// Examples per step (the ranking loss pairs within a batch).
     public var batchSize: Int = 128
-    /// Epochs without a better validation AUROC before stopping.
+    /// Epochs without a better validation (AUROC, then BCE) before stopping.
     public var patience: Int = 20
     /// Seed of initialisation and shuffling.
     public var seed: UInt64 = 0
@@ -122,7 +122,7 @@ public struct FLaGHeadFile: Codable, Sendable {
     public var standardizer: FLaGStandardizer
     /// Flat parameters.
     public var parameters: [Double]
-    /// Best validation AUROC during training (nil if the validation split had one class).
+    /// Validation AUROC of the kept parameters (nil if the validation split had one class).
     public var validationAUROC: Double?
     /// Epochs run.
     public var epochs: Int
@@ -163,18 +163,28 @@ public struct FLaGHeadFile: Codable, Sendable {
 }
 
 /// Minibatch AdamW training of the FLaG head and the MLP probe with early
-/// stopping on validation AUROC (the best parameters are kept).
+/// stopping on held-out questions (validation AUROC, ties broken by BCE; the best parameters are kept).
 public enum FLaGTraining {
-    /// Generic loop: `loss(params, trainBatchIndices)` and `score(params)` on the validation set.
+    /// Generic loop: `loss(params, trainBatchIndices)`; `validate(params)` gives the
+    /// validation BCE and AUROC (nil = no validation data). The kept parameters are
+    /// those of the epoch with the best validation AUROC, ties (frequent on a small
+    /// split, e.g. several epochs at 1.0) broken by the lower BCE; with one class in
+    /// the split, the lower BCE alone. BCE alone is not the criterion: the ranking
+    /// term grows the score scale, which inflates BCE while the ranking improves.
+    /// The random initialisation is never kept (the first epoch always counts).
     static func fit(initial: [Double], trainCount: Int, settings: FLaGTrainingSettings,
                     loss: ([Double], [Int]) -> (value: Double, gradient: [Double]),
-                    validate: ([Double]) -> Double?) -> (parameters: [Double], validation: Double?, epochs: Int) {
+                    validate: ([Double]) -> (loss: Double, auroc: Double?)?) -> (parameters: [Double], validation: Double?, epochs: Int) {
+        func better(_ v: (loss: Double, auroc: Double?), than b: (loss: Double, auroc: Double?)) -> Bool {
+            if let a = v.auroc, let ab = b.auroc, abs(a - ab) > 1e-9 { return a > ab }
+            return v.loss < b.loss - 1e-6 * max(1, abs(b.loss))
+        }
         var p = initial.map(Float.init)
         let P = p.count
         let opt = AdamW(config: AdamWConfig(lr: settings.lr, weightDecay: settings.weightDecay), shard: 0..<P,
                         segments: [DecaySegment(range: 0..<P, decays: true)])
         var rng = Rng(seed: SeedMixer.derive(run: settings.seed, purpose: 0xF1A6))
-        var best = initial, bestVal = validate(initial), stale = 0, epochs = 0
+        var best = initial, bestVal: (loss: Double, auroc: Double?)? = nil, stale = 0, epochs = 0
         var order = Array(0..<trainCount)
         for _ in 0..<settings.epochs {
             epochs += 1
@@ -187,15 +197,13 @@ public enum FLaGTraining {
                 }
             }
             let current = p.map(Double.init)
-            let v = validate(current)
-            if let v, v > (bestVal ?? -1) + 1e-6 { bestVal = v; best = current; stale = 0 } else if bestVal == nil && v == nil {
-                best = current  // no validation signal: keep the latest
-            } else {
+            guard let v = validate(current) else { best = current; continue }  // no validation data: keep the latest
+            if bestVal == nil || better(v, than: bestVal!) { bestVal = v; best = current; stale = 0 } else {
                 stale += 1
                 if stale >= settings.patience { break }
             }
         }
-        return (best, bestVal, epochs)
+        return (best, bestVal?.auroc, epochs)
     }
 
     /// Trains a FLaG head of `shape` on `train`, early-stopped on `validation`.
@@ -209,7 +217,9 @@ public enum FLaGTraining {
             let b = tr.subset(idx)
             return FLaGHead.loss(parameters: p, features: b.features, labels: b.labels, shape: shape, weights: weights)
         }, validate: { p in
-            va.count == 0 ? nil : DetectionMetrics.auroc(scores: FLaGHead.scores(parameters: p, features: va.features, shape: shape), labels: va.labels)
+            guard va.count > 0 else { return nil }
+            let l = FLaGHead.loss(parameters: p, features: va.features, labels: va.labels, shape: shape, weights: FLaGLossWeights()).value
+            return (l, DetectionMetrics.auroc(scores: FLaGHead.scores(parameters: p, features: va.features, shape: shape), labels: va.labels))
         })
         return FLaGHeadFile(kind: "flag", shape: shape, weights: weights, hidden: nil, standardizer: standardizer,
                             parameters: result.parameters, validationAUROC: result.validation, epochs: result.epochs)
@@ -224,7 +234,9 @@ public enum FLaGTraining {
             let b = tr.subset(idx)
             return FLaGMLPProbe.loss(parameters: p, features: b.features, labels: b.labels, inputDim: D, hidden: hidden)
         }, validate: { p in
-            va.count == 0 ? nil : DetectionMetrics.auroc(scores: FLaGMLPProbe.scores(parameters: p, features: va.features, inputDim: D, hidden: hidden), labels: va.labels)
+            guard va.count > 0 else { return nil }
+            let l = FLaGMLPProbe.loss(parameters: p, features: va.features, labels: va.labels, inputDim: D, hidden: hidden).value
+            return (l, DetectionMetrics.auroc(scores: FLaGMLPProbe.scores(parameters: p, features: va.features, inputDim: D, hidden: hidden), labels: va.labels))
         })
         return FLaGHeadFile(kind: "mlp", shape: nil, weights: nil, hidden: hidden, standardizer: standardizer,
                             parameters: result.parameters, validationAUROC: result.validation, epochs: result.epochs)

@@ -28,7 +28,7 @@ struct DetectHeadOptions: ParsableArguments {
     @Option(help: "AdamW learning rate.") var lr = 3e-3
     @Option(help: "AdamW weight decay.") var weightDecay = 1e-2
     @Option(help: "Maximum epochs.") var epochs = 200
-    @Option(help: "Epochs without a better validation AUROC before stopping.") var patience = 20
+    @Option(help: "Epochs without a better validation AUROC (ties: lower BCE) before stopping.") var patience = 20
     @Option(help: "Minibatch size.") var batchSize = 128
     @Option(help: "Fraction of the training questions held out for early stopping.") var valFraction = 0.2
     @Option(help: "Seed of splits, initialisation and shuffling.") var seed: UInt64 = 0
