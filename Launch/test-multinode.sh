@@ -276,16 +276,26 @@ case_scale3() {
   job s3-1 mn-a:8 "${args[@]}"; ran_ok scale3 s3-1 "the default RL job on 1 node" || return 0
   job s3-3 mn-a:3,mn-b:3,mn-c:2 "${args[@]}"; ran_ok scale3 s3-3 "the default RL job on 3 nodes" || return 0
   compare scale3 s3-1 s3-3 "8 ranks on 1 node vs 3 nodes"
-  local r; for r in s3-1 s3-3; do
-    python3 - "$T/runs/$r/metrics.jsonl" "$r" <<'PY'
+  scale3_times s3-1 1; scale3_times s3-3 1
+  # SCALE3_SMOLLM_STEPS=N: also SmolLM2-135M RL steps (Launch/smollm-gsm8k.sh's settings) on 4 ranks,
+  # 1 node (mn-a:4) against 3 nodes (mn-a:2,mn-b:1,mn-c:1); every step is timed.
+  local n=${SCALE3_SMOLLM_STEPS:-0}
+  [[ $n -gt 0 && -s $SMOLLM_GGUF ]] || return 0
+  job s3s-1 mn-a:4 "${SMOLLM_JOB[@]}" trainer.total_steps="$n"; ran_ok scale3 s3s-1 "SmolLM2 on 1 node" || return 0
+  job s3s-3 mn-a:2,mn-b:1,mn-c:1 "${SMOLLM_JOB[@]}" trainer.total_steps="$n"; ran_ok scale3 s3s-3 "SmolLM2 on 3 nodes" || return 0
+  compare scale3 s3s-1 s3s-3 "SmolLM2, 4 ranks on 1 node vs 3 nodes"
+  scale3_times s3s-1 0; scale3_times s3s-3 0
+}
+scale3_times() {  # scale3_times RUN SKIP: mean step, sync, gen and update times of RUN's steps after the first SKIP
+  python3 - "$T/runs/$1/metrics.jsonl" "$1" "$2" <<'PY'
 import json, sys, statistics as st
 rows = [json.loads(l)["data"] for l in open(sys.argv[1]) if l.strip()]
-rows = [d for d in rows if "timing_s/step" in d][1:]
-print(f"[multinode] scale3 {sys.argv[2]}: step {st.mean(d['timing_s/step'] for d in rows):.3f} s, "
-      f"sync {st.mean(d['timing_s/sync_weights'] for d in rows):.4f} s, gen {st.mean(d['timing_s/gen'] for d in rows):.3f} s, "
-      f"update {st.mean(d['timing_s/update_actor'] for d in rows):.3f} s (mean of steps 2..{len(rows) + 1})")
+skip = int(sys.argv[3])
+rows = [d for d in rows if "timing_s/step" in d][skip:]
+m = lambda k: st.mean(d[k] for d in rows)
+print(f"[multinode] scale3 {sys.argv[2]}: step {m('timing_s/step'):.3f} s, sync {m('timing_s/sync_weights'):.4f} s, "
+      f"gen {m('timing_s/gen'):.3f} s, update {m('timing_s/update_actor'):.3f} s (mean of {len(rows)} step(s) after the first {skip})")
 PY
-  done
 }
 
 # Merge-of-Thought as in Launch/mot-experiment.sh, tiny: oracle teachers (no training),
