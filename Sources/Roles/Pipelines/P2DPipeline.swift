@@ -35,10 +35,7 @@ final class P2DPipeline: JobPipeline {
     }
 
     func run(resumed: ResumedRun?) throws -> JobStop? {
-        if let resumed, resumed.state.step > 0 {
-            throw JobError("\(resumed.path): a p2d run does not continue from a checkpoint of step \(resumed.state.step); "
-                           + "start it with checkpoint.resume_mode=disable (model.path names the base model)")
-        }
+        try SupervisedRun.refuseContinuation(resumed, pipeline: "p2d", start: "the base model")
         let evaluator = Evaluator(ctx: ctx), model = ctx.model, layout = model.layout
         let all = try T3STraining.examples(ctx: ctx, count: settings.pool + settings.probeExamples)
         let pool = Array(all.prefix(settings.pool)), heads = layout.attentionHeads

@@ -35,10 +35,7 @@ final class T3SPipeline: JobPipeline {
     }
 
     func run(resumed: ResumedRun?) throws -> JobStop? {
-        if let resumed, resumed.state.step > 0 {
-            throw JobError("\(resumed.path): a t3s run does not continue from a checkpoint of step \(resumed.state.step); "
-                           + "start it with checkpoint.resume_mode=disable (model.path names the student θ_0)")
-        }
+        try SupervisedRun.refuseContinuation(resumed, pipeline: "t3s", start: "the student θ_0")
         let model = ctx.model, evaluator = Evaluator(ctx: ctx)
         let examples = try T3STraining.examples(ctx: ctx, count: settings.examples)
         try evaluator.evaluate(step: 0)
@@ -97,9 +94,7 @@ final class T3SPipeline: JobPipeline {
 
     /// Saves the final model when `checkpoint.save_freq` > 0.
     private func finish(step: Int) throws -> JobStop? {
-        guard ctx.config.checkpoint.saveFreq > 0 else { return nil }
-        _ = try ctx.syncWeights()
-        try CheckpointSaver(ctx: ctx, pipeline: self).save(step: step)
+        try saveFinalModel(ctx: ctx, step: step)
         return nil
     }
 }

@@ -34,10 +34,7 @@ final class TokenPriorityPipeline: JobPipeline {
     }
 
     func run(resumed: ResumedRun?) throws -> JobStop? {
-        if let resumed, resumed.state.step > 0 {
-            throw JobError("\(resumed.path): a priority run does not continue from a checkpoint of step \(resumed.state.step); "
-                           + "start it with checkpoint.resume_mode=disable (model.path names the student)")
-        }
+        try SupervisedRun.refuseContinuation(resumed, pipeline: "priority", start: "the student")
         let ctx = self.ctx, evaluator = Evaluator(ctx: ctx), pad = ctx.codec.pad
         let traces = try TokenPriorityTraces.build(ctx: ctx, settings: settings)
         try evaluator.evaluate(step: 0)
@@ -95,15 +92,5 @@ final class TokenPriorityPipeline: JobPipeline {
         let data = try JSONSerialization.data(withJSONObject: ["mode": settings.mode.rawValue, "testbed": settings.testbed.rawValue,
                                                                "examples": rows])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-}
-
-extension JobPipeline {
-    /// Saves the model as the checkpoint of `step` when `checkpoint.save_freq` > 0
-    /// (the supervised pipelines that do not resume mid-way).
-    func saveFinalModel(ctx: JobContext, step: Int) throws {
-        guard ctx.config.checkpoint.saveFreq > 0 else { return }
-        _ = try ctx.syncWeights()
-        try CheckpointSaver(ctx: ctx, pipeline: self).save(step: step)
     }
 }
