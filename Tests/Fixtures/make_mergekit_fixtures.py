@@ -5,6 +5,8 @@ Writes Tests/Fixtures/mergekit/:
   models/{base,a,b,c}/   tiny random Llama models (config.json, model.safetensors in fp32,
                          a 32-token tokenizer with bos/eos/pad; a, b and c carry chat
                          templates, two of them equal so `chat_template: auto` has a plurality)
+  models/base.gguf       the base as a GGUF file with its own tokenizer (mergekit reads no GGUF:
+                         for the test of the tokenizer files `ispo-cluster merge` writes from it)
   cases/<name>/          mergekit.yaml and what `mergekit-yaml` wrote for it (model.safetensors,
                          config.json, and for the tokenizer cases tokenizer.json,
                          tokenizer_config.json, chat_template.jinja)
@@ -94,6 +96,80 @@ def write_model(name, tensors, chat_template):
     write_tokenizer(folder, chat_template)
 
 
+GGUF_VOCAB = 3 + 256 + 2
+
+
+def byte_symbols():
+    """The 256 characters byte-level BPE (GPT-2) writes bytes as: printable Latin-1 bytes stand for
+    themselves, the others are shifted to 256 and up, in byte order."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    shifted, out = 0, []
+    for b in range(256):
+        if b in printable:
+            out.append(chr(b))
+        else:
+            out.append(chr(256 + shifted))
+            shifted += 1
+    return out
+
+
+def write_gguf(tensors):
+    """models/base.gguf: the base model as llama.cpp would convert it (F32, Q and K rows in GGUF's
+    interleaved RoPE order, a byte-level BPE tokenizer with bos/eos/pad ids and a chat template).
+    A byte-level vocabulary needs all 256 byte symbols, so this model has GGUF_VOCAB tokens: its
+    embedding and head rows are the base's, repeated. mergekit cannot read GGUF; the test checks
+    that `ispo-cluster merge` writes this tokenizer and these ids."""
+    import gguf
+    import numpy as np
+
+    def interleave(w, heads):  # llama.cpp's convert_hf_to_gguf permute of q_proj / k_proj rows
+        return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+    writer = gguf.GGUFWriter(os.path.join(OUT, "models", "base.gguf"), "llama")
+    writer.add_block_count(LAYERS)
+    writer.add_context_length(64)
+    writer.add_embedding_length(DIM)
+    writer.add_feed_forward_length(FFN)
+    writer.add_head_count(HEADS)
+    writer.add_head_count_kv(KV_HEADS)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    tokens = ["<pad>", "<s>", "</s>"] + byte_symbols() + ["ab", "Ġa"]
+    assert len(tokens) == GGUF_VOCAB
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("smollm")
+    writer.add_token_list(tokens)
+    writer.add_token_types([3, 3, 3] + [1] * (GGUF_VOCAB - 3))
+    writer.add_token_merges(["a b", "Ġ a"])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_pad_token_id(0)
+    writer.add_chat_template(TEMPLATE_A)
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+             "lm_head.weight": "output.weight"}
+    parts = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm", "self_attn.q_proj": "attn_q",
+             "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    for name, t in tensors.items():
+        w = t.numpy().astype(np.float32)
+        if name in ("model.embed_tokens.weight", "lm_head.weight"):
+            w = np.concatenate([w] * (GGUF_VOCAB // VOCAB + 1))[:GGUF_VOCAB]
+        if name in names:
+            writer.add_tensor(names[name], w)
+            continue
+        layer, part = name[len("model.layers."):].split(".", 1)
+        part = part[: -len(".weight")]
+        if part == "self_attn.q_proj":
+            w = interleave(w, HEADS)
+        elif part == "self_attn.k_proj":
+            w = interleave(w, KV_HEADS)
+        writer.add_tensor(f"blk.{layer}.{parts[part]}.weight", np.ascontiguousarray(w))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def make_models():
     g = torch.Generator().manual_seed(20261206)
     shapes = parameter_shapes()
@@ -102,6 +178,7 @@ def make_models():
         if k.endswith("norm.weight"):
             base[k] = base[k] + 1
     write_model("base", base, None)
+    write_gguf(base)
     # Task vectors of different scales, so weights and trimming matter.
     for name, scale, template in [("a", 0.02, TEMPLATE_A), ("b", 0.05, TEMPLATE_B), ("c", 0.03, TEMPLATE_A)]:
         write_model(name, {k: v + torch.randn(v.shape, generator=g) * scale for k, v in base.items()}, template)
@@ -311,7 +388,8 @@ def run_case(name, kind, yaml):
         f.write(yaml)
     scratch = os.path.join(folder, "out")
     shutil.rmtree(scratch, ignore_errors=True)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    # mergekit orders the models of a merge as a Python set: a fixed hash seed makes the runs repeatable.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
     result = subprocess.run([MERGEKIT_YAML, "mergekit.yaml", "out", "--no-lazy-unpickle", "--random-seed", "7"],
                             cwd=folder, env=env, capture_output=True, text=True)
     entry = {"name": name, "compare": kind}
