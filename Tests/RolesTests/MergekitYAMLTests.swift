@@ -137,6 +137,9 @@ final class MergekitYAMLTests: XCTestCase {
         XCTAssertTrue(slerp.contains("`slerp` is a mergekit method this build does not implement"), slerp)
         XCTAssertTrue(slerp.contains("linear, task_arithmetic, ties, dare_linear, dare_ties"), slerp)
 
+        let ram = problems("merge_method: ramplus_tl\nmodels: [{model: a}, {model: b}]")
+        XCTAssertTrue(ram.contains("`ramplus_tl` is a mergekit method this build does not implement"), ram)
+
         let key = problems("merge_method: linear\nmodles: [{model: a}]")
         XCTAssertTrue(key.contains("unknown key `modles (= merge.modles)`; did you mean `merge.models`?"), key)
 
