@@ -204,7 +204,7 @@ extension Config {
 
     private func checkMergeParameters(_ c: inout Checker, _ p: MergeParameters, _ key: String) {
         if let w = p.weight {
-            c.require(w >= 0, "\(key).weight (\(w)) must be ≥ 0: merge weights are non-negative mixing weights")
+            c.require(w.isFinite, "\(key).weight (\(w)) must be a finite number (negative subtracts the model's task vector)")
         }
         if let d = p.density { c.inRange("\(key).density", d, above: 0, atMost: 1, "the fraction of entries kept") }
     }

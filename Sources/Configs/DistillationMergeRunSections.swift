@@ -52,6 +52,13 @@ public struct MergeConfig: Codable, Equatable, Sendable {
     public var dtype: String = "float32"
     /// mergekit's `out_dtype`: dtype of the file `ispo-cluster merge` writes; null = `dtype`. Default: `null`.
     public var outDtype: String? = nil
+    /// mergekit's `tokenizer_source` (`ispo-cluster merge` only): `base` (the base model's, else the
+    /// first model's tokenizer), or a model path whose tokenizer has the same vocabulary; null = the
+    /// base's tokenizer files copied as they are. Default: `null`.
+    public var tokenizerSource: String? = nil
+    /// mergekit's `chat_template` (`ispo-cluster merge` only): a Jinja template, or `auto` (the
+    /// template most of the models carry), written to `chat_template.jinja`. Default: `null`.
+    public var chatTemplate: String? = nil
     /// T, merge rounds. Default: `3`.
     public var rounds: Int = 3
     /// E, epochs each branch trains on its teacher's traces per round. Default: `1`.
@@ -100,7 +107,7 @@ public struct MergeModel: Codable, Equatable, Sendable {
 
 /// mergekit `parameters` (scalars only; per-layer gradients are not supported).
 public struct MergeParameters: Codable, Equatable, Sendable {
-    /// Relative weight of a model; null = equal weights. Default: `null`.
+    /// Relative weight of a model (negative subtracts its task vector); null = equal weights. Default: `null`.
     public var weight: Double? = nil
     /// Fraction of task-vector entries kept (`ties`, `dare_*`), in (0, 1]; null = 1. Default: `null`.
     public var density: Double? = nil
@@ -109,7 +116,8 @@ public struct MergeParameters: Codable, Equatable, Sendable {
     public var normalize: Bool? = nil
     /// Scale of the merged task vector (`task_arithmetic`, `ties`, `dare_*`; method-level); null = 1. Default: `null`.
     public var lambda: Double? = nil
-    /// DARE: divide the kept task-vector entries by `density` (method-level); null = true. Default: `null`.
+    /// After sparsifying (`ties`, `dare_*`), scale each tensor's kept task-vector entries back to its L1
+    /// norm (method-level); null = mergekit's default (true for `dare_*`, false for `ties`). Default: `null`.
     public var rescale: Bool? = nil
     /// mergekit memory option; accepted for compatibility, no effect. Default: `null`.
     public var int8Mask: Bool? = nil

@@ -1,6 +1,7 @@
 import Foundation
 
-/// mergekit YAML files (`merge_method`, `base_model`, `models`, `parameters`, `dtype`):
+/// mergekit YAML files (`merge_method`, `base_model`, `models`, `parameters`, `dtype`, `out_dtype`,
+/// `tokenizer_source`, `chat_template`):
 /// the same schema as the `merge` section of a run config, written at the top level.
 ///
 /// ```yaml
@@ -17,7 +18,7 @@ extension MergeConfig {
     /// mergekit methods that exist upstream but are not implemented here (named in the error).
     public static let unimplementedMergekitMethods = [
         "slerp", "nuslerp", "multislerp", "karcher", "passthrough", "model_stock", "breadcrumbs",
-        "breadcrumbs_ties", "della", "della_linear", "sce", "arcee_fusion", "nearswap",
+        "breadcrumbs_ties", "della", "della_linear", "sce", "arcee_fusion", "nearswap", "ram", "ramplus_tl",
     ]
 
     /// Top-level mergekit keys with no equivalent here, and what to do instead.
@@ -25,12 +26,8 @@ extension MergeConfig {
         "slices": "layer slices (frankenmerges) are not supported: every model is merged whole; "
             + "list them under `models`",
         "modules": "per-module configs are not supported: every model is merged whole; list them under `models`",
-        "tokenizer_source": "the output takes the tokenizer files of base_model (or of the first model), "
-            + "mergekit's default; delete the key",
-        "tokenizer": "the output takes the tokenizer files of base_model (or of the first model), "
-            + "mergekit's default; delete the key",
-        "chat_template": "the output keeps the tokenizer files (and chat template) of base_model "
-            + "(or of the first model); delete the key",
+        "tokenizer": "mergekit's `tokenizer` section (added tokens, union vocabularies, padding) is not supported; "
+            + "use `tokenizer_source: base` or a model whose tokenizer has the same vocabulary",
     ]
 
     /// Loads a mergekit YAML file.

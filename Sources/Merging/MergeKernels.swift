@@ -11,8 +11,10 @@
 /// Public so that the collective form (`allreduceMerge` in Roles, where communication
 /// lives) runs these same steps.
 public enum MergeKernels {
-    /// out = w_k · sparsify(θ_k − base), or w_k · θ_k for `linear`. `indexOffset` is the global
-    /// index of element 0 (DARE's mask); `segments` are tensor ranges within the buffer (TIES).
+    /// out = w_k · sparsify(θ_k − base), or w_k · θ_k for `linear`; with `rescale` each
+    /// sparsified tensor is brought back to its L1 norm (`L1Rescale`). `indexOffset` is the global
+    /// index of element 0 (DARE's mask); `segments` are whole tensors within the buffer (TIES's
+    /// trim and the rescale work per tensor).
     public static func contribution(branch: UnsafeBufferPointer<Float>, base: UnsafeBufferPointer<Float>?,
                              recipe: MergeRecipe, branchIndex k: Int, segments: [Range<Int>]?, indexOffset: Int,
                              into out: UnsafeMutableBufferPointer<Float>) {
@@ -26,12 +28,15 @@ public enum MergeKernels {
         precondition(base.count == branch.count, "merge: base has \(base.count) values, branch \(branch.count)")
         for i in 0..<branch.count { out[i] = branch[i] - base[i] }
         let density = recipe.densities[k]
+        let sparsifies = (recipe.trimsByMagnitude || recipe.dropsAtRandom) && density < 1
+        let normsBefore = sparsifies && recipe.rescale
+            ? L1Rescale.norms(UnsafeBufferPointer(out), segments: segments) : nil
         if recipe.trimsByMagnitude {
             Sparsify.magnitude(out, density: density, segments: segments)
         } else if recipe.dropsAtRandom {
-            Sparsify.dare(out, density: density, seed: recipe.seed, branch: k, indexOffset: indexOffset,
-                          rescale: recipe.rescale)
+            Sparsify.dare(out, density: density, seed: recipe.seed, branch: k, indexOffset: indexOffset)
         }
+        if let normsBefore { L1Rescale.apply(out, normsBefore: normsBefore, segments: segments) }
         if w != 1 { for i in 0..<out.count { out[i] = w * out[i] } }
     }
 

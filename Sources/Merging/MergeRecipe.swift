@@ -29,8 +29,10 @@ public struct MergeError: Error, CustomStringConvertible, Equatable, Sendable {
 ///   parameter by the sign of Σ w_k t_k (≥ 0 → +), mean over the agreeing branches
 ///   (Σ agreeing w_k t_k / Σ agreeing w_k when `normalize`, default true), × λ, + base.
 /// - `dare_linear` / `dare_ties`: random drop with keep probability `density`, kept entries
-///   ÷ density when `rescale` (default true), then the linear or TIES combination
+///   scaled so each tensor keeps its L1 norm when `rescale` (default true; `ties` rescales the
+///   same way with `rescale: true`, default false), then the linear or TIES combination
 ///   (`normalize` default false).
+/// - Weights may be negative (task negation), as in mergekit.
 public struct MergeRecipe: Equatable, Sendable {
     /// mergekit's merge methods; the raw values are mergekit's `merge_method` names. A
     /// config's method (`Configs.MergeMethod`) is converted by the caller, so that merging
@@ -50,7 +52,7 @@ public struct MergeRecipe: Equatable, Sendable {
 
     /// mergekit's method.
     public var method: Method
-    /// Weight of each branch (≥ 0).
+    /// Weight of each branch (any finite number; negative subtracts a task vector).
     public var weights: [Double]
     /// Fraction of task-vector entries kept per branch, in (0, 1] (`ties`, `dare_*`).
     public var densities: [Double]
@@ -58,13 +60,13 @@ public struct MergeRecipe: Equatable, Sendable {
     public var normalize: Bool
     /// Scale of the merged task vector (not used by `linear`).
     public var lambda: Double
-    /// DARE: divide kept entries by the density.
+    /// After sparsifying (`ties`, `dare_*`), scale each tensor's kept entries back to its L1 norm.
     public var rescale: Bool
     /// Seed of DARE's drops; the mask of branch k at parameter i depends on (seed, k, i) only.
     public var seed: UInt64
 
     /// A recipe with mergekit's defaults for whatever is nil: weights 1, density 1,
-    /// `normalize` per method, λ = 1, `rescale` true.
+    /// `normalize` and `rescale` per method, λ = 1.
     public init(method: Method, weights: [Double], densities: [Double]? = nil, normalize: Bool? = nil,
                 lambda: Double = 1, rescale: Bool? = nil, seed: UInt64 = 0) {
         precondition(!weights.isEmpty, "MergeRecipe: at least one branch")
@@ -74,7 +76,7 @@ public struct MergeRecipe: Equatable, Sendable {
         self.densities = densities ?? Array(repeating: 1, count: weights.count)
         self.normalize = normalize ?? MergeRecipe.defaultNormalize(method)
         self.lambda = lambda
-        self.rescale = rescale ?? true
+        self.rescale = rescale ?? MergeRecipe.defaultRescale(method)
         self.seed = seed
     }
 
@@ -87,6 +89,9 @@ public struct MergeRecipe: Equatable, Sendable {
 
     /// mergekit's default of `normalize`: true for `linear` and `ties`, false otherwise.
     public static func defaultNormalize(_ method: Method) -> Bool { method == .linear || method == .ties }
+
+    /// mergekit's default of `rescale`: true for `dare_linear` and `dare_ties`, false otherwise.
+    public static func defaultRescale(_ method: Method) -> Bool { method == .dareLinear || method == .dareTies }
 
     /// Number of branches.
     public var branchCount: Int { weights.count }
@@ -101,9 +106,9 @@ public struct MergeRecipe: Equatable, Sendable {
 
     /// Checks the values a user can get wrong; the message names the branch and the key.
     public func validate() throws {
-        for (k, w) in weights.enumerated() where !(w.isFinite && w >= 0) {
-            throw MergeError("branch \(k) weight", expected: "a finite weight ≥ 0", found: "\(w)",
-                             remedy: "Set parameters.weight of that model to a non-negative number.")
+        for (k, w) in weights.enumerated() where !w.isFinite {
+            throw MergeError("branch \(k) weight", expected: "a finite weight", found: "\(w)",
+                             remedy: "Set parameters.weight of that model to a number (negative subtracts it).")
         }
         for (k, d) in densities.enumerated() where !(d > 0 && d <= 1) {
             throw MergeError("branch \(k) density", expected: "a density in (0, 1]", found: "\(d)",
@@ -113,10 +118,13 @@ public struct MergeRecipe: Equatable, Sendable {
             throw MergeError("parameters.lambda", expected: "a finite number", found: "\(lambda)",
                              remedy: "Set lambda to the scale of the merged task vector (1 = none).")
         }
-        if method == .linear && normalize && !(weights.reduce(0, +) > 0) {
-            throw MergeError("linear merge weights", expected: "a positive sum of weights (normalize: true)",
+        if method == .linear && normalize && weightSumIsZero {
+            throw MergeError("linear merge weights", expected: "a nonzero sum of weights (normalize: true divides by it)",
                              found: "weights \(weights) summing to 0",
-                             remedy: "Give at least one model a positive weight, or set normalize: false.")
+                             remedy: "Change a weight so that they do not cancel, or set normalize: false.")
         }
     }
+
+    /// Whether Σ w_k, summed in Float in branch order as `finish` does, is exactly 0.
+    var weightSumIsZero: Bool { MergeKernels.weightSum(self) == 0 }
 }

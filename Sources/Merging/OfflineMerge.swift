@@ -98,14 +98,15 @@ public enum Merge {
     }
 
     /// DARE: drop each task-vector entry with probability 1 − density (seeded per branch and
-    /// parameter), rescale survivors by 1/density, then combine linearly (`dare_linear`) or with
-    /// TIES sign election (`electSigns`, `dare_ties`). mergekit's default: no normalization.
+    /// parameter), bring each tensor (`segments`) back to its L1 norm when `rescale`, then combine
+    /// linearly (`dare_linear`) or with TIES sign election (`electSigns`, `dare_ties`).
+    /// mergekit's default: no normalization.
     public static func dare(base: [Float], models: [[Float]], weights: [Double]? = nil, densities: [Double],
                             seed: UInt64, electSigns: Bool = false, rescale: Bool = true, normalize: Bool = false,
-                            lambda: Double = 1, indexOffset: Int = 0) -> [Float] {
+                            lambda: Double = 1, segments: [Range<Int>]? = nil, indexOffset: Int = 0) -> [Float] {
         let recipe = MergeRecipe(method: electSigns ? .dareTies : .dareLinear,
                                  weights: weights ?? Array(repeating: 1, count: models.count), densities: densities,
                                  normalize: normalize, lambda: lambda, rescale: rescale, seed: seed)
-        return merge(branches: models, base: base, recipe: recipe, indexOffset: indexOffset)
+        return merge(branches: models, base: base, recipe: recipe, segments: segments, indexOffset: indexOffset)
     }
 }

@@ -9,23 +9,23 @@ import Tensors
 /// and biases are trimmed like any other tensor, within themselves — mergekit does not treat
 /// them specially.
 public enum Sparsify {
-    /// Keeps the `floor(density · n)` entries of largest magnitude of each segment and zeroes
-    /// the rest (mergekit `magnitude`; density ≥ 1 keeps everything). Among equal magnitudes
-    /// the lower index is kept (torch's argsort leaves that order unspecified). A NaN counts as
-    /// the largest magnitude. When `floor(density · n)` is 0 the whole segment is zeroed, where
-    /// mergekit stops with an assertion.
+    /// Keeps the `max(1, floor(density · n))` entries of largest magnitude of each nonempty
+    /// segment and zeroes the rest, as mergekit's `magnitude` does (so a tiny density still keeps
+    /// one entry per tensor); density ≥ 1 keeps everything, density ≤ 0 zeroes everything.
+    /// Among equal magnitudes the lower index is kept (torch's argsort leaves that order
+    /// unspecified). A NaN counts as the largest magnitude.
     public static func magnitude(_ values: UnsafeMutableBufferPointer<Float>, density: Double,
                                  segments: [Range<Int>]? = nil) {
         guard density < 1 else { return }
         let ranges = checkedSegments(segments, count: values.count)
+        guard density > 0 else {
+            for i in 0..<values.count { values[i] = 0 }
+            return
+        }
         var scratch: [Float] = []
         for r in ranges where !r.isEmpty {
             let n = r.count
-            let keep = Int(density * Double(n))
-            if keep <= 0 {
-                for i in r { values[i] = 0 }
-                continue
-            }
+            let keep = max(1, Int(density * Double(n)))
             if keep >= n { continue }
             scratch.removeAll(keepingCapacity: true)
             for i in r { scratch.append(magnitudeKey(values[i])) }
@@ -54,28 +54,23 @@ public enum Sparsify {
     /// DARE's random drop (mergekit `random` / `bernoulli`): entry i survives with probability
     /// `density`, decided by `dareKeeps(seed:branch:index:density:)` at the global index
     /// `indexOffset + i`, so the mask depends only on (seed, branch, parameter) — the same on
-    /// every rank, for any sharding, offline or collective. Survivors are divided by `density`
-    /// when `rescale` (E[result] = input). density ≥ 1 keeps everything unchanged.
+    /// every rank, for any sharding, offline or collective. Survivors keep their value; the
+    /// rescale is a separate step (`L1Rescale`), as in mergekit. density ≥ 1 keeps everything.
     public static func dare(_ values: UnsafeMutableBufferPointer<Float>, density: Double, seed: UInt64,
-                            branch: Int, indexOffset: Int = 0, rescale: Bool = true) {
+                            branch: Int, indexOffset: Int = 0) {
         guard density < 1 else { return }
         let stream = dareStream(seed: seed, branch: branch)
-        let d = Float(density)
-        for i in 0..<values.count {
-            if keeps(stream: stream, index: indexOffset + i, density: density) {
-                if rescale { values[i] = values[i] / d }
-            } else {
-                values[i] = 0
-            }
+        for i in 0..<values.count where !keeps(stream: stream, index: indexOffset + i, density: density) {
+            values[i] = 0
         }
     }
 
-    /// Array form of `dare(_:density:seed:branch:indexOffset:rescale:)`.
-    public static func dare(_ values: [Float], density: Double, seed: UInt64, branch: Int, indexOffset: Int = 0,
-                            rescale: Bool = true) -> [Float] {
+    /// Array form of `dare(_:density:seed:branch:indexOffset:)`.
+    public static func dare(_ values: [Float], density: Double, seed: UInt64, branch: Int,
+                            indexOffset: Int = 0) -> [Float] {
         var out = values
         out.withUnsafeMutableBufferPointer {
-            dare($0, density: density, seed: seed, branch: branch, indexOffset: indexOffset, rescale: rescale)
+            dare($0, density: density, seed: seed, branch: branch, indexOffset: indexOffset)
         }
         return out
     }

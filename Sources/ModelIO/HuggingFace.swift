@@ -197,6 +197,15 @@ public func readHuggingFaceConfig(_ path: String) throws -> ModelConfig {
     }
     if let act = json["hidden_act"], (act as? String) != "silu" { throw fail("hidden_act", "'silu'") }
     if let scaling = json["rope_scaling"], !(scaling is NSNull) { throw fail("rope_scaling", "null (no RoPE scaling)") }
+    // transformers ≥ 5 writes `rope_parameters: {rope_theta, rope_type}` instead of `rope_theta`.
+    var ropeTheta = try float("rope_theta", default: 10000)
+    if json["rope_theta"] == nil, let rope = json["rope_parameters"], !(rope is NSNull) {
+        guard let parameters = rope as? [String: Any], (parameters["rope_type"] as? String ?? "default") == "default",
+              let theta = parameters["rope_theta"] as? NSNumber, theta.doubleValue.isFinite, theta.doubleValue > 0 else {
+            throw fail("rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": a positive number} (no RoPE scaling)")
+        }
+        ropeTheta = theta.floatValue
+    }
     let heads = try int("num_attention_heads")
     let tied: Bool
     if let t = json["tie_word_embeddings"], !(t is NSNull) {
@@ -213,7 +222,7 @@ public func readHuggingFaceConfig(_ path: String) throws -> ModelConfig {
         vocabSize: try int("vocab_size"), dim: try int("hidden_size"), layers: try int("num_hidden_layers"),
         heads: heads, kvHeads: try int("num_key_value_heads", default: heads),
         ffnDim: try int("intermediate_size"), maxSeqLen: try int("max_position_embeddings", default: 2048),
-        ropeTheta: try float("rope_theta", default: 10000), ropeStyle: .rotateHalf,
+        ropeTheta: ropeTheta, ropeStyle: .rotateHalf,
         normEps: try float("rms_norm_eps", default: 1e-6), tiedEmbeddings: tied, qkvBias: bias)
     do { try config.validate() } catch {
         throw ModelIOError(.malformed, file: path, expected: "a consistent model shape", found: "\(error)",

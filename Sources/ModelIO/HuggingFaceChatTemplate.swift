@@ -37,6 +37,21 @@ public func loadChatTemplate(huggingFaceDirectory directory: String, templateNam
     }
     let bos = try token("bos_token"), eos = try token("eos_token")
 
+    guard let (source, file) = try chatTemplateText(huggingFaceDirectory: directory, templateName: templateName,
+                                                    tokenizerConfig: config) else { return .chatML }
+    return try parsedChatTemplate(source, bosToken: bos, eosToken: eos, file: file, now: now)
+}
+
+/// The raw chat template text of a Hugging Face folder and the file it came from, looked up as
+/// `loadChatTemplate(huggingFaceDirectory:)` does; nil when the folder has none.
+public func chatTemplateText(huggingFaceDirectory directory: String, templateName: String? = nil) throws
+    -> (text: String, file: String)? {
+    let config = try jsonObject(at: directory + "/tokenizer_config.json") ?? [:]
+    return try chatTemplateText(huggingFaceDirectory: directory, templateName: templateName, tokenizerConfig: config)
+}
+
+private func chatTemplateText(huggingFaceDirectory directory: String, templateName: String?,
+                              tokenizerConfig config: [String: Any]) throws -> (text: String, file: String)? {
     let jinjaPath = directory + "/chat_template.jinja"
     if FileManager.default.fileExists(atPath: jinjaPath) {
         guard let data = FileManager.default.contents(atPath: jinjaPath), let text = String(data: data, encoding: .utf8)
@@ -44,16 +59,15 @@ public func loadChatTemplate(huggingFaceDirectory directory: String, templateNam
             throw ModelIOError(.unreadable, file: jinjaPath, expected: "a readable UTF-8 Jinja template",
                                found: "a file that cannot be read as UTF-8", remedy: "Re-save the template as UTF-8.")
         }
-        return try parsedChatTemplate(text, bosToken: bos, eosToken: eos, file: jinjaPath, now: now)
+        return (text, jinjaPath)
     }
     let jsonPath = directory + "/chat_template.json"
     if let separate = try jsonObject(at: jsonPath), let value = separate["chat_template"] {
-        let source = try templateText(value, name: templateName, file: jsonPath)
-        return try parsedChatTemplate(source, bosToken: bos, eosToken: eos, file: jsonPath, now: now)
+        return (try templateText(value, name: templateName, file: jsonPath), jsonPath)
     }
-    guard let value = config["chat_template"], !(value is NSNull) else { return .chatML }
-    let source = try templateText(value, name: templateName, file: configPath)
-    return try parsedChatTemplate(source, bosToken: bos, eosToken: eos, file: configPath, now: now)
+    let configPath = directory + "/tokenizer_config.json"
+    guard let value = config["chat_template"], !(value is NSNull) else { return nil }
+    return (try templateText(value, name: templateName, file: configPath), configPath)
 }
 
 /// The JSON object in `path`, nil when the file does not exist.

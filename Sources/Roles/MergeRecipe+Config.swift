@@ -22,15 +22,21 @@ public struct MergePlan: Equatable, Sendable {
     public let recipe: MergeRecipe
     /// The model of each branch, in order (empty strings when `models` is empty).
     public let branches: [String]
-    /// The base model named by the config (nil: given by the caller, e.g. the MoT student).
+    /// The base model named by the config (nil: given by the caller, e.g. the MoT student, or
+    /// `linear`, where a base model is one of the branches).
     public let baseModel: String?
+    /// The model whose tokenizer and config the output takes (mergekit's donor): `base_model`,
+    /// else the first model listed; nil when `models` is empty.
+    public let donorModel: String?
     /// Things that were accepted but have no effect (e.g. `int8_mask`), for the user.
     public let notes: [String]
 
     /// Resolves `config`. With `models` empty, `branchCount` equally treated branches take
     /// the top-level `parameters` (a MoT run: one branch per teacher); otherwise the branches
     /// are the `models` entries, minus an entry equal to `base_model` for the methods that use
-    /// a base (mergekit lists the base among the models). `branchCount`, when given, must match.
+    /// a base (mergekit lists the base among the models). `linear` averages a `base_model` with
+    /// the models, as mergekit does: first, unless it is listed, and it must have a weight (its
+    /// entry's or the top-level one). `branchCount`, when given, must match.
     /// `defaultSeed` is used when `merge.seed` is null (the run's `trainer.seed`).
     /// - Throws: `MergeError` naming the key.
     public init(config: MergeConfig, branchCount: Int? = nil, defaultSeed: Int = 1) throws {
@@ -45,12 +51,24 @@ public struct MergePlan: Equatable, Sendable {
                                     + "(as in mergekit)")
                 }
                 entries.removeAll { $0.model.model == base }
+            } else if branchCount == nil {
+                if !entries.contains(where: { $0.model.model == base }) {
+                    entries.insert((index: -1, model: MergeModel(model: base)), at: 0)
+                }
+                let baseEntry = entries.first { $0.model.model == base }!
+                if baseEntry.model.parameters.weight == nil && config.parameters.weight == nil {
+                    throw MergeError("base_model `\(base)`",
+                                     expected: "a weight: linear averages the base with the models (as mergekit does)",
+                                     found: "no weight for it",
+                                     remedy: "List it under models with `parameters: {weight: …}` (or set a top-level "
+                                        + "parameters.weight), or remove base_model to average only the models.")
+                }
             } else {
-                notes.append("base_model `\(base)` is not used by linear (as in mergekit): the result is the "
-                                + "weighted average of the models listed")
+                notes.append("base_model `\(base)` is not used by linear in a MoT round: the result is the "
+                                + "weighted average of the branches")
             }
         }
-        for (i, m) in entries {
+        for (i, m) in entries where i >= 0 {
             let p = m.parameters
             for (key, set) in [("normalize", p.normalize != nil), ("lambda", p.lambda != nil),
                                ("rescale", p.rescale != nil), ("int8_mask", p.int8Mask != nil)] where set {
@@ -84,8 +102,8 @@ public struct MergePlan: Equatable, Sendable {
         if densities.contains(where: { $0 < 1 }) && !(method == .ties || method == .dareTies || method == .dareLinear) {
             notes.append("density has no effect with \(method.rawValue) (mergekit only sparsifies for ties and dare_*)")
         }
-        if top.rescale != nil && !(method == .dareLinear || method == .dareTies) {
-            notes.append("rescale has no effect with \(method.rawValue) (only dare_* rescale)")
+        if top.rescale != nil && !(method == .ties || method == .dareLinear || method == .dareTies) {
+            notes.append("rescale has no effect with \(method.rawValue) (only ties and dare_* sparsify)")
         }
         if top.lambda != nil && method == .linear {
             notes.append("lambda has no effect with linear (it scales task vectors)")
@@ -101,6 +119,7 @@ public struct MergePlan: Equatable, Sendable {
         }
         branches = entries.isEmpty ? Array(repeating: "", count: count) : entries.map(\.model.model)
         baseModel = usesBase ? config.baseModel : nil
+        donorModel = config.baseModel ?? config.models.first?.model
         self.notes = notes
     }
 }

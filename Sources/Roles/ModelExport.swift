@@ -10,10 +10,6 @@ import Transformer
 /// template, `generation_config.json`) that `ispo-cluster generate --model`
 /// and transformers load without a separate tokenizer.
 public enum ModelExport {
-    /// Tokenizer files a Hugging Face folder may carry, copied when the tokenizer comes from one.
-    static let huggingFaceTokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                            "generation_config.json", "vocab.json", "merges.txt"]
-
     /// Exports `path` to the folder `output` and returns notes for the user.
     ///
     /// - `path` a `.gguf` file: weights (dequantised) and its tokenizer.
@@ -49,34 +45,16 @@ public enum ModelExport {
                 + "Hugging Face form (pass --tokenizer-from <gguf or folder> if the model has a real tokenizer)")
             return notes
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
+        guard let isFolder = TokenizerFiles.isFolder(source) else {
             throw ModelInputError(description: "tokenizer source \(source): expected a .gguf file or a Hugging Face "
                 + "folder, found nothing at that path. Pass --tokenizer-from <path> to name it.")
         }
-        if isDirectory.boolValue {
-            let ids = HuggingFaceTokenIDs(bos: firstID("bos_token_id", in: source), eos: firstID("eos_token_id", in: source),
-                                          pad: firstID("pad_token_id", in: source))
-            try exportHuggingFace(config: model.config, tensors: model.namedTensors(), to: output, dtype: dtype, tokenIDs: ids)
-            let fm = FileManager.default
-            for file in huggingFaceTokenizerFiles where fm.fileExists(atPath: source + "/" + file) {
-                try? fm.removeItem(atPath: output + "/" + file)
-                try fm.copyItem(atPath: source + "/" + file, toPath: output + "/" + file)
-            }
-            notes.append("tokenizer files copied from \(source)")
-        } else {
-            let gguf = try GGUFFile(path: source)
-            let spec = try tokenizerSpec(from: gguf)
-            guard spec.tokens.count <= model.config.vocabSize else {
-                throw ModelInputError(description: "tokenizer source \(source): expected at most \(model.config.vocabSize) "
-                    + "tokens (the checkpoint's vocabulary), found \(spec.tokens.count). Pass --tokenizer-from with the "
-                    + "model the run started from.")
-            }
-            try exportHuggingFace(config: model.config, tensors: model.namedTensors(), to: output, dtype: dtype,
-                                  tokenIDs: HuggingFaceTokenIDs(spec))
-            try writeHuggingFaceTokenizer(spec, source: source, to: output, modelMaxLength: model.config.maxSeqLen)
-            notes.append("tokenizer from \(source)")
-        }
+        // The tokenizer first: a GGUF vocabulary that does not fit stops before anything is written.
+        let ids = try TokenizerFiles.tokenIDs(of: source)
+        try TokenizerFiles.write(from: source, to: output, vocabSize: model.config.vocabSize,
+                                 modelMaxLength: model.config.maxSeqLen)
+        try exportHuggingFace(config: model.config, tensors: model.namedTensors(), to: output, dtype: dtype, tokenIDs: ids)
+        notes.append(isFolder ? "tokenizer files copied from \(source)" : "tokenizer from \(source)")
         return notes
     }
 
@@ -92,16 +70,5 @@ public enum ModelExport {
             return try startingModel(of: resolved)
         }
         return path
-    }
-
-    /// `key` of a folder's generation_config.json, else of its config.json (first of a list).
-    static func firstID(_ key: String, in folder: String) -> Int? {
-        for name in ["generation_config.json", "config.json"] {
-            guard let data = FileManager.default.contents(atPath: folder + "/" + name),
-                  let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { continue }
-            if let n = json[key] as? Int { return n }
-            if let list = json[key] as? [Int], let n = list.first { return n }
-        }
-        return nil
     }
 }

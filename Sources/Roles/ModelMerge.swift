@@ -34,11 +34,6 @@ public struct ModelMergeSummary: Equatable, Sendable {
 /// `ispo-cluster merge`: reads the models a mergekit config names, checks they share one
 /// architecture, merges them (`Merge.merge`) and writes the result.
 public enum ModelMerge {
-    /// Tokenizer and generation files copied from the base (or first) Hugging Face folder,
-    /// as mergekit takes the base model's tokenizer by default.
-    public static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                        "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model"]
-
     /// Loads the mergekit file at `recipePath` and runs it. Relative model paths are taken
     /// from the current directory (as mergekit does), else from the file's folder.
     /// - Throws: `ConfigError` for the file, `MergeError` / `ModelIOError` / `CheckpointError` for models.
@@ -51,8 +46,11 @@ public enum ModelMerge {
     }
 
     /// Runs a parsed merge config. `output`: a folder (Hugging Face: `model.safetensors`,
-    /// `config.json`, the base's tokenizer files and `mergekit_config.yml`) or a path ending in
-    /// `.safetensors` (one file). The output dtype is `out_dtype`, else `dtype`.
+    /// `config.json` with the donor's bos/eos/pad ids, the tokenizer (`MergeTokenizer`: the
+    /// donor's — base model, else first model — or `tokenizer_source`'s; a GGUF donor's is
+    /// written as Hugging Face files), `chat_template.jinja` when `chat_template` is set, and
+    /// `mergekit_config.yml`) or a path ending in `.safetensors` (one file, no tokenizer). The
+    /// output dtype is `out_dtype`, else `dtype`.
     public static func run(config: MergeConfig, output: String, seed: Int = 1, relativeTo folder: String = "",
                            recipeText: String? = nil, log: (String) -> Void = { print($0) }) throws -> ModelMergeSummary {
         let plan = try MergePlan(config: config, defaultSeed: seed)
@@ -67,6 +65,7 @@ public enum ModelMerge {
         let basePath = plan.baseModel.map(resolve)
         let branchPaths = plan.branches.map(resolve)
         let referencePath = basePath ?? branchPaths[0]
+        let donorPath = plan.donorModel.map(resolve) ?? referencePath
 
         log("reading \(referencePath)")
         var reference = try MergeInputModel.load(path: referencePath)
@@ -88,6 +87,23 @@ public enum ModelMerge {
             layout = MergeLayout(reference: reference)
         }
         for p in branchPaths { try layout.check(loaded[p]!, against: reference) }
+        let donorModel = loaded[donorPath] ?? reference
+        let donor = (path: donorModel.path, format: donorModel.format)
+        var tokenizer: (source: String?, template: String?) = (nil, nil)
+        if !output.hasSuffix(".safetensors"), let vocabSize = reference.config?.vocabSize {
+            // Checked before merging, so that a config mistake costs no merge.
+            let hasTokenizer = config.tokenizerSource != nil || TokenizerFiles.hasTokenizer(donor.path)
+            tokenizer.source = hasTokenizer
+                ? try MergeTokenizer.source(config.tokenizerSource, donor: donor.path, vocabSize: vocabSize, resolve: resolve)
+                : nil
+            let models = [donor.path] + ([basePath].compactMap { $0 } + branchPaths).filter { $0 != donor.path }
+            tokenizer.template = try MergeTokenizer.chatTemplate(config.chatTemplate, models: models)
+            if config.chatTemplate == "auto" && tokenizer.template == nil {
+                notes.append("chat_template: auto found no chat template in the models; none was written")
+            }
+        } else if config.tokenizerSource != nil || config.chatTemplate != nil {
+            notes.append("tokenizer_source and chat_template have no effect on a single .safetensors output")
+        }
 
         log("merging \(branchPaths.count) models (\(layout.count) parameters each) with \(recipe.method.rawValue)")
         let baseFlat = recipe.usesBase ? layout.flatten(reference) : nil
@@ -100,7 +116,7 @@ public enum ModelMerge {
                              remedy: "An input holds NaN or infinity there; check the models.")
         }
         var tensors = layout.tensors(from: merged)
-        try write(&tensors, config: reference.config, to: output, dtype: dtype, reference: reference,
+        try write(&tensors, config: reference.config, to: output, dtype: dtype, donor: donor, tokenizer: tokenizer,
                   recipeText: recipeText, notes: &notes)
         log("wrote \(output) (\(dtype.torchName))")
         for n in notes { log("note: \(n)") }
@@ -123,7 +139,8 @@ public enum ModelMerge {
     }
 
     private static func write(_ tensors: inout [String: Tensor], config: Transformer.ModelConfig?, to output: String,
-                              dtype: SafetensorsDType, reference: MergeInputModel, recipeText: String?,
+                              dtype: SafetensorsDType, donor: (path: String, format: MergeInputModel.Format),
+                              tokenizer: (source: String?, template: String?), recipeText: String?,
                               notes: inout [String]) throws {
         if output.hasSuffix(".safetensors") {
             if var c = config, c.ropeStyle == .interleaved {
@@ -143,17 +160,16 @@ public enum ModelMerge {
                              found: "models without one (bare .safetensors files)",
                              remedy: "Write a single file instead: give an --output path ending in .safetensors.")
         }
-        try exportHuggingFace(config: config, tensors: tensors, to: output, dtype: dtype)
-        let fm = FileManager.default
-        if reference.format == .huggingFace {
-            for file in tokenizerFiles where fm.fileExists(atPath: reference.path + "/" + file) {
-                let target = output + "/" + file
-                try? fm.removeItem(atPath: target)
-                try fm.copyItem(atPath: reference.path + "/" + file, toPath: target)
-            }
+        // config.json takes the donor's special ids, as mergekit's config comes from the donor.
+        let ids: HuggingFaceTokenIDs? = donor.format == .huggingFace || donor.format == .gguf
+            ? try TokenizerFiles.tokenIDs(of: donor.path) : nil
+        try exportHuggingFace(config: config, tensors: tensors, to: output, dtype: dtype, tokenIDs: ids)
+        if let source = tokenizer.source {
+            try TokenizerFiles.write(from: source, to: output, vocabSize: config.vocabSize, modelMaxLength: config.maxSeqLen)
         } else {
-            notes.append("no tokenizer files were written: `\(reference.path)` is a \(reference.format.rawValue)")
+            notes.append("no tokenizer files were written: `\(donor.path)` is a \(donor.format.rawValue) without a tokenizer")
         }
+        if let template = tokenizer.template { try MergeTokenizer.write(template: template, to: output) }
         if let recipeText {
             try Data(recipeText.utf8).write(to: URL(fileURLWithPath: output + "/mergekit_config.yml"), options: .atomic)
         }

@@ -15,9 +15,12 @@ struct MergeModels: ParsableCommand {
         discussion: """
             Models (`model:` and `base_model:`) are Hugging Face folders, .gguf or .safetensors files, or \
             checkpoint directories that record their architecture; all must share one architecture. \
-            The output is a Hugging Face folder (model.safetensors, config.json, the base's tokenizer \
-            files, mergekit_config.yml) or, for a path ending in .safetensors, one file, stored in the \
-            config's out_dtype or dtype. Merging is done in fp32.
+            The output is a Hugging Face folder (model.safetensors, config.json with the base's \
+            bos/eos/pad ids, the base's tokenizer files — or tokenizer_source's; a GGUF base's \
+            tokenizer is written as Hugging Face files — chat_template.jinja when chat_template is set, \
+            mergekit_config.yml) or, for a path ending in .safetensors, one file, stored in the \
+            config's out_dtype or dtype. Merging is done in fp32. Docs/Methods.md lists what mergekit \
+            accepts that this command does not.
             """)
 
     @Argument(help: "A mergekit YAML config (merge_method, base_model, models, parameters, dtype).")

@@ -150,14 +150,13 @@ final class ValidationTests: XCTestCase {
 
     func testMergeWeightsAndDensities() {
         var c = valid
+        // Negative weights are task negation, as in mergekit: no problem reported for them.
         c.merge.models = [MergeModel(model: "a", weight: -0.5), MergeModel(model: "", density: 1.5)]
         c.merge.parameters.weight = -1
         let m = messages(c)
-        XCTAssertEqual(m.count, 4, m.joined(separator: "\n"))
-        XCTAssertTrue(m[0].hasPrefix("merge.parameters.weight (-1.0) must be ≥ 0"), m[0])
-        XCTAssertTrue(m[1].hasPrefix("merge.models.0.parameters.weight (-0.5) must be ≥ 0"), m[1])
-        XCTAssertTrue(m[2].hasPrefix("merge.models.1.model is empty"), m[2])
-        XCTAssertTrue(m[3].hasPrefix("merge.models.1.parameters.density (1.5) must be in (0.0, 1.0]"), m[3])
+        XCTAssertEqual(m.count, 2, m.joined(separator: "\n"))
+        XCTAssertTrue(m[0].hasPrefix("merge.models.1.model is empty"), m[0])
+        XCTAssertTrue(m[1].hasPrefix("merge.models.1.parameters.density (1.5) must be in (0.0, 1.0]"), m[1])
     }
 
     func testCheckpointRules() throws {

@@ -94,12 +94,16 @@ final class OfflineMergeTests: XCTestCase {
 
     func testMagnitudeTrimIsPerTensorWithTiesToTheLowerIndex() {
         let v: [Float] = [1, -4, 2, 3, -1, 1]
-        // floor(0.34 · 6) = 2 of the whole buffer; floor(0.34 · 2) = 0 and floor(0.34 · 4) = 1 per tensor.
+        // floor(0.34 · 6) = 2 of the whole buffer; per tensor floor(0.34 · 2) = 0, which keeps one
+        // entry (mergekit's max(1, ·)), and floor(0.34 · 4) = 1.
         XCTAssertEqual(Sparsify.magnitude(v, density: 0.34), [0, -4, 0, 3, 0, 0])
-        XCTAssertEqual(Sparsify.magnitude(v, density: 0.34, segments: [0..<2, 2..<6]), [0, 0, 0, 3, 0, 0])
+        XCTAssertEqual(Sparsify.magnitude(v, density: 0.34, segments: [0..<2, 2..<6]), [0, -4, 0, 3, 0, 0])
+        XCTAssertEqual(Sparsify.magnitude(v, density: 0.01, segments: [0..<2, 2..<6]), [0, -4, 0, 3, 0, 0],
+                       "a tiny density keeps the largest entry of every tensor")
         XCTAssertEqual(Sparsify.magnitude(v, density: 0.5, segments: [0..<2, 2..<6]), [0, -4, 2, 3, 0, 0])
         XCTAssertEqual(Sparsify.magnitude([1, -1, 1, 1], density: 0.5), [1, -1, 0, 0], "equal magnitudes: lower index")
-        XCTAssertEqual(Sparsify.magnitude([1, 2], density: 0.4), [0, 0], "floor(0.8) = 0 entries kept")
+        XCTAssertEqual(Sparsify.magnitude([1, 2], density: 0.4), [0, 2], "floor(0.8) = 0 → one entry kept")
+        XCTAssertEqual(Sparsify.magnitude([1, 2], density: 0), [0, 0])
         XCTAssertEqual(Sparsify.magnitude(v, density: 1), v)
         // Large random tensors: exactly floor(density·n) survive, and they are the largest.
         let big = randomValues(10_001, seed: 5)
@@ -110,7 +114,7 @@ final class OfflineMergeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(smallestKept, largestDropped)
     }
 
-    func testDareMaskIsSeededRescaledAndShardable() {
+    func testDareMaskIsSeededAndShardable() {
         let v = randomValues(100_000, seed: 6)
         let a = Sparsify.dare(v, density: 0.3, seed: 42, branch: 0)
         XCTAssertEqual(a, Sparsify.dare(v, density: 0.3, seed: 42, branch: 0), "same seed, same mask")
@@ -119,11 +123,9 @@ final class OfflineMergeTests: XCTestCase {
         let kept = a.indices.filter { a[$0] != 0 }
         XCTAssertEqual(Double(kept.count) / Double(v.count), 0.3, accuracy: 0.005)
         for i in kept.prefix(1000) {
-            XCTAssertEqual(a[i], v[i] / Float(0.3))
+            XCTAssertEqual(a[i], v[i], "the drop leaves survivors as they are")
             XCTAssertTrue(Sparsify.dareKeeps(seed: 42, branch: 0, index: i, density: 0.3))
         }
-        let unscaled = Sparsify.dare(v, density: 0.3, seed: 42, branch: 0, rescale: false)
-        for i in kept.prefix(1000) { XCTAssertEqual(unscaled[i], v[i]) }
         // A shard at its global offset draws the same mask as the whole buffer.
         let shard = Sparsify.dare(Array(v[40_000..<50_000]), density: 0.3, seed: 42, branch: 0, indexOffset: 40_000)
         XCTAssertEqual(shard, Array(a[40_000..<50_000]))
@@ -139,8 +141,11 @@ final class OfflineMergeTests: XCTestCase {
         let base: [Float] = [0, 0, 0, 0, 0, 0, 0, 0]
         let t: [[Float]] = [[1, -2, 3, -4, 5, -6, 7, -8], [-1, 2, 2, 4, -5, 1, 1, 1]]
         let d = 0.5, seed: UInt64 = 11
-        let dropped = (0..<2).map { k in
-            t[k].indices.map { i in Sparsify.dareKeeps(seed: seed, branch: k, index: i, density: d) ? t[k][i] / 0.5 : 0 }
+        // Survivors × L1(t_k) / L1(survivors): each task vector keeps its L1 norm (mergekit's rescale).
+        let dropped: [[Float]] = (0..<2).map { k in
+            let kept = t[k].indices.map { i in Sparsify.dareKeeps(seed: seed, branch: k, index: i, density: d) ? t[k][i] : 0 }
+            let scale = t[k].map(abs).reduce(0, +) / kept.map(abs).reduce(0, +)
+            return kept.map { $0 * scale }
         }
         let linear = Merge.dare(base: base, models: t, densities: [d, d], seed: seed)
         XCTAssertEqual(linear, (0..<8).map { dropped[0][$0] + dropped[1][$0] })
@@ -150,5 +155,46 @@ final class OfflineMergeTests: XCTestCase {
             return dropped.map { $0[i] }.filter { s >= 0 ? $0 > 0 : $0 < 0 }.reduce(0, +)
         }
         XCTAssertEqual(ties, expected)
+    }
+
+    func testL1RescaleKeepsEachTensorsNormAndSkipsVanishingOnes() {
+        var v: [Float] = [1, -2, 0, 4, 0.5, -0.5, 0, 0]
+        let segments = [0..<4, 4..<6, 6..<8]
+        let before = v.withUnsafeBufferPointer { L1Rescale.norms($0, segments: segments) }
+        XCTAssertEqual(before, [7, 1, 0])
+        v[1] = 0; v[5] = 0                                   // a drop: L1 5 of 7, 0.5 of 1
+        v.withUnsafeMutableBufferPointer { L1Rescale.apply($0, normsBefore: before, segments: segments) }
+        XCTAssertEqual(v, [1 * 1.4, 0, 0, 4 * 1.4, 1, 0, 0, 0])
+        // A tensor dropped to nothing stays 0 (mergekit's ε guard), and the others are unaffected.
+        var w: [Float] = [0, 0, 3, 1]
+        w.withUnsafeMutableBufferPointer { L1Rescale.apply($0, normsBefore: [2, 8], segments: [0..<2, 2..<4]) }
+        XCTAssertEqual(w, [0, 0, 6, 2])
+    }
+
+    func testTiesRescaleIsOptInAndDareRescaleCanBeTurnedOff() {
+        let base = [Float](repeating: 0, count: 6)
+        let t: [Float] = [4, -1, 2, 0.5, -3, 1]                // L1 11.5; density 0.5 keeps 4, 2, -3 (L1 9)
+        let trimmed = Merge.ties(base: base, models: [t], densities: [0.5])
+        XCTAssertEqual(trimmed, [4, 0, 2, 0, -3, 0], "ties: rescale defaults to false")
+        let recipe = MergeRecipe(method: .ties, weights: [1], densities: [0.5], rescale: true)
+        let scale = Float(11.5) / Float(9)
+        XCTAssertEqual(Merge.merge(branches: [t], base: base, recipe: recipe), [4 * scale, 0, 2 * scale, 0, -3 * scale, 0])
+        let unscaled = Merge.dare(base: base, models: [t], densities: [0.5], seed: 3, rescale: false)
+        for i in 0..<6 { XCTAssertTrue(unscaled[i] == 0 || unscaled[i] == t[i], "\(unscaled)") }
+        XCTAssertEqual(MergeRecipe(method: .dareLinear, weights: [1]).rescale, true)
+        XCTAssertEqual(MergeRecipe(method: .ties, weights: [1]).rescale, false)
+    }
+
+    func testNegativeWeightsSubtractTaskVectors() throws {
+        let base: [Float] = [1, 1, 1], a: [Float] = [2, 0, 1], b: [Float] = [1, 3, 3]
+        // Task negation: base + τ_a − τ_b = [1, 1, 1] + [1, −1, 0] − [0, 2, 2].
+        let negation = MergeRecipe(method: .taskArithmetic, weights: [1, -1])
+        try negation.validate()
+        XCTAssertEqual(Merge.merge(branches: [a, b], base: base, recipe: negation), [2, -2, -1])
+        XCTAssertEqual(Merge.linear([a, b], weights: [1.5, -0.5], normalize: false), [2.5, -1.5, 0])
+        XCTAssertThrowsError(try MergeRecipe(method: .linear, weights: [1, -1]).validate()) { error in
+            XCTAssertTrue("\(error)".contains("a nonzero sum of weights"), "\(error)")
+        }
+        XCTAssertThrowsError(try MergeRecipe(method: .ties, weights: [1, .nan]).validate())
     }
 }

@@ -137,6 +137,9 @@ final class MergekitYAMLTests: XCTestCase {
         XCTAssertTrue(slerp.contains("`slerp` is a mergekit method this build does not implement"), slerp)
         XCTAssertTrue(slerp.contains("linear, task_arithmetic, ties, dare_linear, dare_ties"), slerp)
 
+        let ram = problems("merge_method: ramplus_tl\nmodels: [{model: a}, {model: b}]")
+        XCTAssertTrue(ram.contains("`ramplus_tl` is a mergekit method this build does not implement"), ram)
+
         let key = problems("merge_method: linear\nmodles: [{model: a}]")
         XCTAssertTrue(key.contains("unknown key `modles (= merge.modles)`; did you mean `merge.models`?"), key)
 
@@ -174,11 +177,64 @@ final class MergekitYAMLTests: XCTestCase {
         }
         let zero = try load("merge_method: linear\nmodels: [{model: a, parameters: {weight: 0}}]")
         XCTAssertThrowsError(try MergePlan(config: zero)) { error in
-            XCTAssertTrue("\(error)".contains("positive sum of weights"), "\(error)")
+            XCTAssertTrue("\(error)".contains("nonzero sum of weights"), "\(error)")
         }
         XCTAssertThrowsError(try MergePlan(config: load("merge_method: linear\nmodels: [{model: a}]"), branchCount: 2))
         // MoT: no models, one equal branch per teacher.
         let mot = try MergePlan(config: MergeConfig(), branchCount: 3, defaultSeed: 7)
         XCTAssertEqual(mot.recipe, MergeRecipe.uniform(branches: 3, seed: 7))
+    }
+
+    func testLinearAveragesTheBaseModelWhichNeedsAWeight() throws {
+        // Listed with a weight: it is one of the branches, where it is listed.
+        let listed = try MergePlan(config: load("""
+            merge_method: linear
+            base_model: base
+            models: [{model: a, parameters: {weight: 0.5}}, {model: base, parameters: {weight: 0.2}}]
+            """))
+        XCTAssertEqual(listed.branches, ["a", "base"])
+        XCTAssertEqual(listed.recipe.weights, [0.5, 0.2])
+        XCTAssertNil(listed.baseModel, "linear has no task-vector base")
+        XCTAssertEqual(listed.donorModel, "base", "the output's tokenizer and config come from the base")
+        // Not listed: it comes first, with the top-level weight.
+        let unlisted = try MergePlan(config: load("""
+            merge_method: linear
+            base_model: base
+            parameters: {weight: 2}
+            models: [{model: a}, {model: b, parameters: {weight: 3}}]
+            """))
+        XCTAssertEqual(unlisted.branches, ["base", "a", "b"])
+        XCTAssertEqual(unlisted.recipe.weights, [2, 2, 3])
+        // No weight for the base anywhere: mergekit's error, said plainly.
+        let noWeight = try load("""
+            merge_method: linear
+            base_model: base
+            models: [{model: a, parameters: {weight: 1}}]
+            """)
+        XCTAssertThrowsError(try MergePlan(config: noWeight)) { error in
+            XCTAssertEqual("\(error)", "base_model `base`: expected a weight: linear averages the base with the models "
+                + "(as mergekit does), found no weight for it. List it under models with `parameters: {weight: …}` (or "
+                + "set a top-level parameters.weight), or remove base_model to average only the models.")
+        }
+        // A MoT round (branches given by the caller) still averages only the branches.
+        var mot = MergeConfig()
+        mot.baseModel = "student"
+        XCTAssertEqual(try MergePlan(config: mot, branchCount: 2).branches.count, 2)
+    }
+
+    func testNegativeWeightsAndTokenizerKeysAreAccepted() throws {
+        let c = try load("""
+            merge_method: task_arithmetic
+            base_model: base
+            models: [{model: a, parameters: {weight: 1}}, {model: b, parameters: {weight: -1}}]
+            tokenizer_source: base
+            chat_template: auto
+            """)
+        XCTAssertEqual(c.tokenizerSource, "base")
+        XCTAssertEqual(c.chatTemplate, "auto")
+        XCTAssertEqual(try MergePlan(config: c).recipe.weights, [1, -1])
+        let section = problems("merge_method: linear\nmodels: [{model: a}]\ntokenizer: {source: union}")
+        XCTAssertTrue(section.contains("`tokenizer`: mergekit's `tokenizer` section"), section)
+        XCTAssertTrue(section.contains("use `tokenizer_source: base`"), section)
     }
 }
