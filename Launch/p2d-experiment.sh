@@ -72,7 +72,8 @@ for path in sorted(glob.glob(f"runs/{prefix}-*-s*/metrics.jsonl")):
     if not match: continue
     rows = [json.loads(l) for l in open(path)]
     val = [r["data"]["val-core/all/acc/mean@1"] for r in rows if "val-core/all/acc/mean@1" in r["data"]]
-    m = next(r["data"] for r in rows if "p2d/select_s" in r["data"])
+    m = next((r["data"] for r in rows if "p2d/select_s" in r["data"]), None)
+    if m is None: continue  # still running (another invocation of this recipe)
     arm, seed = match.groups()
     runs[(seed, arm)] = (val, m)
 print("| seed | arm | val acc start | val acc end | select s | train s | AER | heads | data | overlap w/ full-grad top |")
