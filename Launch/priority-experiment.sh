@@ -4,9 +4,9 @@
 # corrupted settings ([ours]):
 #   clean  : uniform on clean traces (the ceiling; saved, it is the Rho-1 reference)
 #   noise  : NOISE_RATE of the traces carry NOISE_TOKENS junk tokens;
-#            arms uniform | hard (oracle mask) | rho1 (vs the clean run) | soft
+#            arms uniform | hard (oracle mask) | random (as many tokens masked, at random) | rho1 (vs the clean run) | soft
 #   toxic  : TOXIC_RATE of the traces end in answer + 1;
-#            arms uniform | hard (oracle mask) | signed (unlearn the wrong answers)
+#            arms uniform | hard (oracle mask) | random | signed (unlearn the wrong answers)
 # One process per run (one rank holds learner and rollout). Prints a table of
 # final validation accuracy and the priority/* statistics per run.
 #   Launch/priority-experiment.sh                    # seeds 1 2 3
@@ -19,7 +19,7 @@ BIN="${BIN:-.build/release/ispo-cluster}"
 SEEDS="${SEEDS:-1 2 3}"
 STEPS="${STEPS:-300}"
 NOISE_RATE="${NOISE_RATE:-0.5}"; NOISE_TOKENS="${NOISE_TOKENS:-6}"; TOXIC_RATE="${TOXIC_RATE:-0.3}"
-ARMS="${ARMS:-noise:uniform noise:hard noise:rho1 noise:soft toxic:uniform toxic:hard toxic:signed}"
+ARMS="${ARMS:-noise:uniform noise:hard noise:random noise:rho1 noise:soft toxic:uniform toxic:hard toxic:random toxic:signed}"
 mkdir -p runs
 common=(trainer.pipeline=priority checkpoint.resume_mode=disable
         sft.steps="$STEPS" sft.batch_size=32 sft.lr=3e-3

@@ -11,6 +11,9 @@ public enum PriorityMode: String, ConfigChoice {
     case soft
     /// Φ = −1 on the marked tokens (bounded unlikelihood), +1 elsewhere.
     case signed
+    /// Φ = 0 on as many tokens as the testbed marks, drawn at random (seeded)
+    /// over all trace tokens, 1 elsewhere: the control for `hard`, same ratio, no oracle.
+    case random
 }
 
 /// The corruption a `priority` run's traces carry ([ours]: the testbeds of METHODS §5).
@@ -27,7 +30,7 @@ public enum PriorityTestbed: String, ConfigChoice {
 /// The student (`model.path`, else the tiny model) is fine-tuned on the traces
 /// of `data.train_files` with the `sft` section's steps, batch and learning rate.
 public struct PriorityConfig: Codable, Equatable, Sendable {
-    /// How tokens are weighed: uniform | hard | rho1 | soft | signed. Default: `uniform`.
+    /// How tokens are weighed: uniform | hard | rho1 | soft | signed | random. Default: `uniform`.
     public var mode: PriorityMode = .uniform
     /// The corruption of the training traces: clean | noise | toxic. Default: `clean`.
     public var testbed: PriorityTestbed = .clean

@@ -124,4 +124,16 @@ final class TokenPriorityPipelineTests: XCTestCase {
         XCTAssertEqual(TokenPriorityTraces.toxicAnswer("41"), "42")
         XCTAssertEqual(TokenPriorityTraces.toxicAnswer("x"), "x0")
     }
+
+    func testTheRandomMaskDropsAsManyTokensAsTheTestbedMarksButNotThoseTokens() throws {
+        let r = try run(["priority.mode=random", "priority.testbed=noise", "priority.noise_rate=0.5", "priority.noise_tokens=3"])
+        let traces = try rows(r)
+        let weights = traces.flatMap(\.weights), noise = traces.flatMap(\.noise)
+        XCTAssertTrue(weights.allSatisfy { $0 == 0 || $0 == 1 })
+        XCTAssertEqual(weights.filter { $0 == 0 }.count, 18, "as many zeros as injected tokens (6 traces × 3)")
+        XCTAssertNotEqual(weights, noise.map { $0 ? 0 : 1 }, "not the oracle mask")
+        XCTAssertTrue(traces.contains { !$0.noise.contains(true) && $0.weights.contains(0) }, "clean traces are masked too")
+        let again = try self.rows(run(["priority.mode=random", "priority.testbed=noise", "priority.noise_rate=0.5", "priority.noise_tokens=3"]))
+        XCTAssertEqual(again.flatMap(\.weights), weights, "the mask is seeded")
+    }
 }

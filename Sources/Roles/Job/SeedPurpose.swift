@@ -27,6 +27,8 @@ enum SeedPurpose: UInt64 {
     case t3sRandomMask = 42
     /// Token Priority: which traces the testbed corrupts, and the junk tokens.
     case priorityCorruption = 51
+    /// Token Priority: the `random` mode's mask.
+    case priorityRandomMask = 52
     /// P2D: the random-data and random-heads controls.
     case p2dRandomControl = 61
 }

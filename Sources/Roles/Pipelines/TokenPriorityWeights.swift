@@ -1,6 +1,7 @@
 import Configs
 import Foundation
 import Objectives
+import Tensors
 import Transformer
 
 /// The per-token priorities Φ of a `priority` run (METHODS §5) and their
@@ -11,6 +12,8 @@ struct TokenPriorityWeights {
     let traces: TokenPriorityTraces
     /// Per example, the reference model's log-prob of each completion token (`rho1`, `soft`).
     let reference: [[Float]]?
+    /// Seed of the `random` mode's mask.
+    var maskSeed: UInt64 = 0
 
     /// Whether the mode compares the student with a reference.
     static func needsReference(_ mode: PriorityMode) -> Bool { mode == .rho1 || mode == .soft }
@@ -27,7 +30,8 @@ struct TokenPriorityWeights {
             }
             reference = logProbs(model: model, pad: ctx.codec.pad, examples: traces.examples)
         }
-        return TokenPriorityWeights(settings: settings, traces: traces, reference: reference)
+        return TokenPriorityWeights(settings: settings, traces: traces, reference: reference,
+                                    maskSeed: SeedMixer.derive(run: ctx.runSeed, purpose: SeedPurpose.priorityRandomMask.rawValue))
     }
 
     /// Φ per example and completion token, given the student's current log-probs
@@ -38,6 +42,16 @@ struct TokenPriorityWeights {
         case .uniform: return marked.map { $0.map { _ in 1 } }
         case .hard: return marked.map { $0.map { $0 ? 0 : 1 } }
         case .signed: return marked.map { $0.map { $0 ? -1 : 1 } }
+        case .random:
+            // As many zeros as the testbed marks, at seeded positions over every trace token.
+            let total = marked.reduce(0) { $0 + $1.count }, count = marked.reduce(0) { $0 + $1.filter { $0 }.count }
+            let dropped = Set(MoTData.permutation(total, seed: maskSeed).prefix(count))
+            var out: [[Float]] = [], lo = 0
+            for row in marked {
+                out.append(row.indices.map { dropped.contains(lo + $0) ? 0 : 1 })
+                lo += row.count
+            }
+            return out
         case .rho1, .soft:
             guard let student, let reference else { preconditionFailure("TokenPriorityWeights: \(settings.mode) needs log-probs") }
             let excess = TokenPriority.excessLoss(studentLogProbs: student.flatMap { $0 }, referenceLogProbs: reference.flatMap { $0 })
