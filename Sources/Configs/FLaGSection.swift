@@ -11,7 +11,7 @@ public struct FLaGConfig: Codable, Equatable, Sendable {
     public var layer: Int = -1
     /// A rollout counts as flagged when p(wrong) = σ(−S) exceeds this. Default: `0.5`.
     public var threshold: Double = 0.5
-    /// Drop flagged rollouts before the advantage (RL; needs `flag.enable`). Default: `false`.
+    /// Drop flagged rollouts, and any group that leaves with one rollout, before the advantage (RL; needs `flag.enable`; logs `flag/filtered`). Default: `false`.
     public var filter: Bool = false
     /// λ of the reward term −λ·p(wrong) (RL; needs `flag.enable`; 0 = off). Default: `0.0`.
     public var penalty: Double = 0
