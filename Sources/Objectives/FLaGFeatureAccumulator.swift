@@ -44,6 +44,11 @@ public struct FLaGFeatureAccumulator: Sendable {
         logProbs.append(logProb); entropies.append(entropy)
     }
 
+    /// Removes the last token's statistics (a stop token that is not part of the answer).
+    public mutating func dropLastToken() {
+        if !logProbs.isEmpty { logProbs.removeLast(); entropies.removeLast() }
+    }
+
     /// Answer positions whose rows were added.
     public var answerRows: Int { max(0, rows - promptLength) }
 

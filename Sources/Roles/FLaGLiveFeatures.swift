@@ -3,9 +3,10 @@ import Transformer
 
 /// FLaG features of every sequence of one `Model.generate` call, read from the
 /// generating forward itself (a `GenerationObserver`): no second pass over the
-/// answers. Sequence i's features equal, up to the forward's rounding, what
-/// `FLaGFeatureExtractor` computes on prompt i + its completion
-/// (`FLaGLiveParityTests` measures the difference).
+/// answers. The answer is the completion without a final stop token, as its
+/// decoded text (what dumps and `detect features` see) has none. Sequence i's
+/// features equal, up to the forward's rounding, what `FLaGFeatureExtractor`
+/// computes on prompt i + that answer (`FLaGLiveParityTests` measures the difference).
 final class FLaGLiveFeatures: GenerationObserver {
     let depth: Int
     let answerTail: Int
@@ -25,6 +26,8 @@ final class FLaGLiveFeatures: GenerationObserver {
     func drew(sequence: Int, logProb: Float, entropy: Float) {
         accumulators[sequence].addToken(logProb: logProb, entropy: entropy)
     }
+
+    func endedOnStopToken(sequence: Int) { accumulators[sequence].dropLastToken() }
 
     func finishedWithoutLastRow(sequence: Int) { truncated.insert(sequence) }
 

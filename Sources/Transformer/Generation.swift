@@ -104,8 +104,12 @@ extension Model {
                 results[i].entropies.append(s.entropy)
                 observer?.drew(sequence: i, logProb: plain[k].logProb, entropy: plain[k].entropy)
                 var finished = false
-                if options.stopTokens.contains(s.token) { results[i].finishReason = .stop; finished = true }
-                else if results[i].tokens.count >= options.maxNewTokens || cache.lengths[i] >= cache.maxLen {
+                if options.stopTokens.contains(s.token) {
+                    results[i].finishReason = .stop
+                    observer?.endedOnStopToken(sequence: i)
+                    continue
+                }
+                if results[i].tokens.count >= options.maxNewTokens || cache.lengths[i] >= cache.maxLen {
                     results[i].finishReason = .length; finished = true
                 }
                 if !finished { stillActive.append(i); nextTokens.append(s.token); continue }
@@ -116,7 +120,7 @@ extension Model {
             }
             active = stillActive
             if active.isEmpty { break }
-            // Finished sequences' last tokens ride along as extra rows (no logits read for them).
+            // Length-limited sequences' last tokens ride along as extra rows (no logits read for them).
             let rows = active + lastRowSlots
             logits = extend(cache: cache, slots: rows, tokens: nextTokens + lastRowTokens,
                             logitRows: Array(0..<active.count), tap: tap(rows))

@@ -19,10 +19,13 @@ public struct ResidualTap {
 /// per-answer features from the generating forward (FLaG): the residual at
 /// `depth` of every position the sequence occupies (prompt rows in the prefill,
 /// then each response token, the last one included), and the temperature-1
-/// log-prob and entropy of every drawn token. With an observer, `generate` feeds each
-/// finished sequence's last token through one more decode row, alongside the
-/// other sequences' next step, so that token's residual exists; a sequence whose
-/// cache is full gets no such row (`finishedWithoutLastRow`).
+/// log-prob and entropy of every drawn token. A sequence that ends on a stop
+/// token is reported by `endedOnStopToken`: the stop token is not part of the
+/// answer (decoded text drops it, so features recomputed from the text never see
+/// it), and its row is never computed. A sequence that ends at its length limit
+/// has its last token fed through one more decode row, alongside the other
+/// sequences' next step, so that token's residual exists; one whose cache is full
+/// gets no such row (`finishedWithoutLastRow`).
 public protocol GenerationObserver: AnyObject {
     /// Residual depth read (0…layers).
     var depth: Int { get }
@@ -30,6 +33,8 @@ public protocol GenerationObserver: AnyObject {
     func appended(sequences: [Int], residual: UnsafePointer<Float>, channels: Int)
     /// log p and entropy, at temperature 1, of the token sequence `sequence` just drew.
     func drew(sequence: Int, logProb: Float, entropy: Float)
+    /// The sequence ended on a stop token (the last token `drew` reported).
+    func endedOnStopToken(sequence: Int)
     /// The sequence ended with a full cache: its last token has no residual row.
     func finishedWithoutLastRow(sequence: Int)
 }

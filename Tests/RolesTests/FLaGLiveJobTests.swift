@@ -81,6 +81,7 @@ final class FLaGLiveJobTests: XCTestCase {
         XCTAssertEqual(dumped.count, 16)
         var flaggedInPenaltyRun = 0
         for r in dumped {
+            XCTAssertFalse((r["response"] as! String).isEmpty, "this seed should give no empty rollouts")
             let score = try XCTUnwrap(r["flag/score"] as? Double), pw = try XCTUnwrap(r["flag/p_wrong"] as? Double)
             let outcome = try XCTUnwrap(r["outcome"] as? Double), reward = try XCTUnwrap(r["reward"] as? Double)
             XCTAssertEqual(pw, 1 / (1 + exp(score)), accuracy: 1e-12)
@@ -92,9 +93,11 @@ final class FLaGLiveJobTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(m["flag/frac_flagged"] as? Double), Double(flaggedInPenaltyRun) / 16, accuracy: 1e-12)
         XCTAssertNil(m["flag/filtered"])
         let val = try XCTUnwrap(evals.last?.metrics)
-        XCTAssertEqual(val["val-flag/scored_frac"], 1)
+        // An answer that is only the stop token has no features (empty answer): unscored, like `detect features`.
         let generations = try rows(penaltyDir + "/generations/1.jsonl")
-        XCTAssertTrue(generations.allSatisfy { $0["flag/score"] is Double })
+        for g in generations { XCTAssertEqual(g["flag/score"] is Double, !(g["response"] as! String).isEmpty, "\(g)") }
+        let scored = Double(generations.filter { $0["flag/score"] is Double }.count) / Double(generations.count)
+        XCTAssertEqual(try XCTUnwrap(val["val-flag/scored_frac"]), scored, accuracy: 1e-12)
 
         // Filter only: the same rollouts (same seeds), minus exactly the flagged ones and the groups
         // that leaves with a single rollout (no GRPO baseline); rewards untouched; advantages over what is left.
