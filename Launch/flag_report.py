@@ -13,7 +13,7 @@ def parse(path):
     rows, header, routing = {}, "", ""
     for line in open(path):
         if line.startswith("detect eval:"): header = line.strip()
-        if line.startswith("routing:"): routing = line.strip()
+        if line.startswith("routing:"): routing = (routing + " | " if routing else "") + line.strip()
         m = row.match(line)
         if m: rows[m.group(1).strip()] = tuple(float(m.group(i)) for i in range(2, 8))
     return header, rows, routing

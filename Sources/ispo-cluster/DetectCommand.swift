@@ -277,7 +277,8 @@ struct DetectEval: ParsableCommand {
 
     /// Mutual information (nats) between the argmax routing group and the error type
     /// (the wrong answers' data source, its family before the level), against the
-    /// same with the types shuffled across those answers (mean of 100 permutations).
+    /// same with the types shuffled across those answers (mean of 100 permutations),
+    /// and MI(group; family) on the correct answers as the input-only control.
     func printRoutingSpecialisation(_ flag: FLaGHeadFile, _ test: FLaGDataset) {
         guard test.sources.count == test.count, (flag.shape?.groups ?? 1) > 1 else { return }
         let routed = flag.routedGroups(test)
@@ -297,6 +298,14 @@ struct DetectEval: ParsableCommand {
         print(String(format: "routing: MI(argmax group; error type) over %d wrong answers, %d types = %.4f nats; "
                      + "shuffled types: mean %.4f, 95th percentile %.4f; permutation p = %.2f",
                      wrong.count, Set(types).count, mi, control.reduce(0, +) / 100, control[94], Double(above + 1) / 101))
+        // The matching control: groups may follow the families' inputs rather than errors;
+        // the same MI on the correct answers says how much of the above is family alone.
+        let correct = (0..<test.count).filter { test.labels[$0] == 1 }
+        let correctTypes = correct.map { String(test.sources[$0].split(separator: ":").first ?? "") }
+        if Set(correctTypes).count > 1 {
+            print(String(format: "routing: MI(argmax group; family) over %d correct answers, %d families = %.4f nats (input-only control)",
+                         correct.count, Set(correctTypes).count, DetectionMetrics.mutualInformation(correct.map { routed[$0] }, correctTypes)))
+        }
     }
 }
 
