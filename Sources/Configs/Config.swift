@@ -38,6 +38,8 @@ public struct Config: Codable, Equatable, Sendable {
     public var priority: PriorityConfig = PriorityConfig()
     /// P2D's head and data selection (`trainer.pipeline=p2d`).
     public var p2d: P2DConfig = P2DConfig()
+    /// FLaG's live hallucination score on rollouts (filter, penalty, `flag/*` metrics).
+    public var flag: FLaGConfig = FLaGConfig()
     /// Rank roles and threads.
     public var cluster: ClusterConfig = ClusterConfig()
 

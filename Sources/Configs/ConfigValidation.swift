@@ -242,6 +242,11 @@ extension Config {
         c.atLeast("priority.refresh", pr.refresh, 0, "0 = once"); c.atLeast("priority.probe_freq", pr.probeFreq, 1)
         c.atLeast("priority.probe_prompts", pr.probePrompts, 1)
         c.require(!pr.reference.isEmpty, "priority.reference is empty: use initial or a checkpoint or model path")
+        _ = c.atLeast("flag.layer", flag.layer, -1, "-1 = the final-norm input")
+        c.inRange("flag.threshold", flag.threshold, above: 0, below: 1)
+        c.inRange("flag.penalty", flag.penalty, atLeast: 0, "0 = off")
+        c.require(!flag.enable || !flag.head.isEmpty, "flag.enable needs flag.head: the head file written by `ispo-cluster detect train`")
+        c.require(flag.enable || (!flag.filter && flag.penalty == 0), "flag.filter and flag.penalty need flag.enable=true and a flag.head to score with")
         c.atLeast("p2d.pool", p2d.pool, 1); c.atLeast("p2d.proxy_steps", p2d.proxySteps, 1); c.atLeast("p2d.probe_examples", p2d.probeExamples, 1)
         c.atLeast("p2d.subset_steps", p2d.subsetSteps, 0, "0 = as many epochs as the full arm")
         if c.atLeast("p2d.proxy_examples", p2d.proxyExamples, 1) {

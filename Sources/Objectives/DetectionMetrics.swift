@@ -93,3 +93,19 @@ public enum DetectionMetrics {
         bootstrap(scores: scores, labels: labels, resamples: resamples, seed: seed, metric: averagePrecision)
     }
 }
+
+extension DetectionMetrics {
+    /// Plug-in mutual information (nats) between two discrete labelings of the same items.
+    public static func mutualInformation<A: Hashable, B: Hashable>(_ a: [A], _ b: [B]) -> Double {
+        precondition(a.count == b.count, "mutual information: \(a.count) and \(b.count) labels")
+        let n = Double(a.count)
+        guard n > 0 else { return 0 }
+        var joint: [Pair<A, B>: Double] = [:], pa: [A: Double] = [:], pb: [B: Double] = [:]
+        for (x, y) in zip(a, b) { joint[Pair(x: x, y: y), default: 0] += 1; pa[x, default: 0] += 1; pb[y, default: 0] += 1 }
+        var mi = 0.0
+        for (k, c) in joint { mi += c / n * log(c * n / (pa[k.x]! * pb[k.y]!)) }
+        return max(0, mi)
+    }
+
+    private struct Pair<A: Hashable, B: Hashable>: Hashable { let x: A; let y: B }
+}

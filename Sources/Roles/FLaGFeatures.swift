@@ -61,17 +61,10 @@ public struct FLaGFeatureExtractor {
         for t in (P - 1)..<(n - 1) { targets[t] = sequence[t + 1] }
         let (lpAll, entAll) = PolicyLoss.targetLogProbs(logits, targets: targets)
         let lp = Array(lpAll[(P - 1)..<(n - 1)]), ent = Array(entAll[(P - 1)..<(n - 1)])
-        let h = hidden[0]
-        var last = [Float](repeating: 0, count: C), meanA = [Double](repeating: 0, count: C), meanQ = meanA
-        for c in 0..<C { last[c] = h[(n - 1) * C + c] }
-        for t in 0..<n {
-            for c in 0..<C {
-                if t < P { meanQ[c] += Double(h[t * C + c]) } else { meanA[c] += Double(h[t * C + c]) }
-            }
-        }
-        for c in 0..<C { meanQ[c] /= Double(P); meanA[c] /= Double(A) }
-        let representation = last + meanA.map { Float($0) } + (0..<C).map { Float(meanA[$0] - meanQ[$0]) }
-        let token = FLaGTokenFeatures.compute(logProbs: lp.map(Double.init), entropies: ent.map(Double.init), answerTail: answerTail)
+        var acc = FLaGFeatureAccumulator(promptLength: P, channels: C)
+        hidden[0].withUnsafeBufferPointer { h in for t in 0..<n { acc.addRow(h.baseAddress! + t * C) } }
+        for j in 0..<A { acc.addToken(logProb: lp[j], entropy: ent[j]) }
+        let (representation, token) = acc.features(answerTail: answerTail)!
         return FLaGFeatureVector(representation: representation, token: token, logProbs: lp, entropies: ent)
     }
 }

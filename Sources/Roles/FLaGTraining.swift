@@ -11,6 +11,8 @@ public struct FLaGDataset: Sendable {
     public var labels: [Int]
     /// (N) the question each answer belongs to; splits keep a question's answers together.
     public var groups: [String]
+    /// (N) each answer's data source (task family or benchmark); empty when unknown.
+    public var sources: [String] = []
     /// Length of the representation part.
     public var representationDim: Int
     /// Length of the token part (7).
@@ -35,8 +37,10 @@ public struct FLaGDataset: Sendable {
         var f: [Double] = []
         f.reserveCapacity(indices.count * D)
         for i in indices { f.append(contentsOf: features[i * D..<(i + 1) * D]) }
-        return FLaGDataset(features: f, labels: indices.map { labels[$0] }, groups: indices.map { groups[$0] },
-                           representationDim: representationDim, tokenDim: tokenDim)
+        var out = FLaGDataset(features: f, labels: indices.map { labels[$0] }, groups: indices.map { groups[$0] },
+                              representationDim: representationDim, tokenDim: tokenDim)
+        if sources.count == count { out.sources = indices.map { sources[$0] } }
+        return out
     }
 
     /// Only the 7 token features (representation dropped).
@@ -44,7 +48,9 @@ public struct FLaGDataset: Sendable {
         let D = dim
         var f: [Double] = []
         for i in 0..<count { f.append(contentsOf: features[(i * D + representationDim)..<((i + 1) * D)]) }
-        return FLaGDataset(features: f, labels: labels, groups: groups, representationDim: 0, tokenDim: tokenDim)
+        var out = FLaGDataset(features: f, labels: labels, groups: groups, representationDim: 0, tokenDim: tokenDim)
+        out.sources = sources
+        return out
     }
 
     /// Seeded split by question: a fraction `heldOut` of the distinct groups (at
@@ -127,9 +133,26 @@ public struct FLaGHeadFile: Codable, Sendable {
     /// Epochs run.
     public var epochs: Int
 
+    /// A head file (format_version 1).
+    public init(kind: String, shape: FLaGHeadShape?, weights: FLaGLossWeights?, hidden: Int?, standardizer: FLaGStandardizer,
+                parameters: [Double], validationAUROC: Double?, epochs: Int) {
+        self.kind = kind; self.shape = shape; self.weights = weights; self.hidden = hidden; self.standardizer = standardizer
+        self.parameters = parameters; self.validationAUROC = validationAUROC; self.epochs = epochs
+    }
+
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", kind, shape, weights, hidden, standardizer, parameters
         case validationAUROC = "validation_auroc", epochs
+    }
+
+    /// The argmax routing group of each row of `data` (kind "flag"; raw features).
+    public func routedGroups(_ data: FLaGDataset) -> [Int] {
+        guard kind == "flag", let shape else { return [] }
+        let z = standardizer.apply(data), D = z.dim
+        return (0..<z.count).map { i in
+            let pi = FLaGHead.forward(parameters: parameters, features: z.features[i * D..<(i + 1) * D], shape: shape).routing
+            return pi.indices.max { pi[$0] < pi[$1] }!
+        }
     }
 
     /// Scores (higher = more likely correct) of `data` (raw, unstandardised features).

@@ -1,4 +1,5 @@
 import Foundation
+import Objectives
 
 /// Validation generations (`trainer.dump_rollouts`): `<run>/generations/<step>.jsonl`,
 /// written by the leader after each evaluation, one JSON object per response.
@@ -8,7 +9,8 @@ enum GenerationDump {
 
     /// Writes one line per sample with its prompt, response, ground_truth,
     /// data_source, correct (the verifier's verdict), extracted answer (null
-    /// when none was found), group_id (the validation prompt's index) and `step`;
+    /// when none was found), group_id (the validation prompt's index), `step`, and
+    /// with `flag.enable` the FLaG score `flag/score` and `flag/p_wrong`;
     /// atomically, replacing an older file of the same step (a resumed run
     /// evaluates that step again).
     static func write(_ samples: [RolloutSample], extracted: [String?], step: Int, directory: String) throws {
@@ -17,11 +19,12 @@ enum GenerationDump {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var text = ""
         for (s, answer) in zip(samples, extracted) {
-            let obj: [String: Any] = [
+            var obj: [String: Any] = [
                 "step": step, "prompt": s.prompt, "response": s.response, "ground_truth": s.groundTruth,
                 "data_source": s.dataSource, "correct": s.outcome > 0, "extracted": answer ?? NSNull(),
                 "group_id": s.groupId, "response_tokens": s.responseTokens.count,
             ]
+            if let f = s.flagScore { obj["flag/score"] = f; obj["flag/p_wrong"] = FLaGLiveRules.probabilityWrong(score: f) }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             text += String(decoding: data, as: UTF8.self) + "\n"
         }

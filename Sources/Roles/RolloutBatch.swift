@@ -29,6 +29,8 @@ public struct RolloutSample: Equatable, Sendable {
     /// (response tokens · V) the teacher's full log-softmax row at every response
     /// position (the `full` distillation estimator); empty when not asked for.
     public var teacherRows: [Float]
+    /// FLaG's score S = log p(correct) − log p(wrong) from the live features (nil when not scored).
+    public var flagScore: Double?
 
     /// Creates a sample.
     public init(promptTokens: [Int32], responseTokens: [Int32], logProbs: [Float], entropies: [Float],
@@ -46,7 +48,7 @@ public struct RolloutSample: Equatable, Sendable {
 /// What a rollout worker sends to the learners for one step: typed, versioned.
 public struct RolloutBatch: Equatable, Sendable {
     /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 3
+    public static let formatVersion = 4
     /// Weight version the samples were drawn with.
     public var weightVersion: Int
     /// RL step.
@@ -82,6 +84,8 @@ public struct RolloutBatch: Equatable, Sendable {
                 w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb)
             }
             w.write(s.teacherLogProbs); w.write(s.teacherRows)
+            w.write(s.flagScore == nil ? 0 : 1)
+            if let f = s.flagScore { w.write(f) }
         }
         return w.bytes
     }
@@ -110,6 +114,7 @@ public struct RolloutBatch: Equatable, Sendable {
                                            criticalMeanProb: try r.double(), answerProb: try r.double())
             }
             let tlp = try r.floats(), rows = try r.floats()
+            let flagScore: Double? = try r.int() != 0 ? try r.double() : nil
             guard lp.count == rt.count, en.count == rt.count, pv.isEmpty || pv.count == rt.count,
                   tlp.isEmpty || tlp.count == rt.count, rows.isEmpty || (!rt.isEmpty && rows.count % rt.count == 0) else {
                 throw MessageError("RolloutBatch: per-token arrays disagree with \(rt.count) response tokens")
@@ -118,6 +123,7 @@ public struct RolloutBatch: Equatable, Sendable {
                                          outcome: outcome, reward: reward, groupId: group, dataSource: src,
                                          prompt: prompt, response: response, groundTruth: gt, verifierTimedOut: timedOut,
                                          signals: signals, teacherLogProbs: tlp, teacherRows: rows))
+            samples[samples.count - 1].flagScore = flagScore
         }
     }
 }

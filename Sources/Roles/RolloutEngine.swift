@@ -17,6 +17,8 @@ public struct GeneratedSequence {
     public var teacherLogProbs: [Float] = []
     /// The teacher's full log-prob rows (the `full` distillation estimator; empty otherwise).
     public var teacherRows: [Float] = []
+    /// FLaG features read from the generating forward (nil unless the generator was asked for them).
+    public var flagFeatures: FLaGFeatureVector?
 
     /// Creates a sequence.
     public init(tokens: [Int32], logProbs: [Float], entropies: [Float], provenance: [Int32] = [],
@@ -39,12 +41,17 @@ public protocol SequenceGenerator {
 public struct SamplingGenerator: SequenceGenerator {
     /// The model that writes.
     public let model: Model
+    /// Residual depth of live FLaG features (`flag.enable`); nil = none.
+    public let flagDepth: Int?
     /// Wraps `model`.
-    public init(model: Model) { self.model = model }
+    public init(model: Model, flagDepth: Int? = nil) { self.model = model; self.flagDepth = flagDepth }
     public var maxSeqLen: Int { model.config.maxSeqLen }
     public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64]) throws -> [GeneratedSequence] {
-        model.generate(prompts: prompts, options: options, seeds: seeds).map {
-            GeneratedSequence(tokens: $0.tokens, logProbs: $0.logProbs, entropies: $0.entropies)
+        let live = flagDepth.map { FLaGLiveFeatures(promptLengths: prompts.map(\.count), channels: model.config.dim, depth: $0) }
+        return model.generate(prompts: prompts, options: options, seeds: seeds, observer: live).enumerated().map { i, c in
+            var g = GeneratedSequence(tokens: c.tokens, logProbs: c.logProbs, entropies: c.entropies)
+            g.flagFeatures = live?.features(i)
+            return g
         }
     }
 }
@@ -60,9 +67,12 @@ public struct RolloutEngine {
     /// What writes the responses.
     public let generator: SequenceGenerator
 
+    /// Scores each completion that carries FLaG features (`flag.enable`); nil = no scores.
+    public let flag: FLaGLive?
+
     /// Creates an engine.
-    public init(codec: TextCodec, verify: @escaping VerifyFunction, generator: SequenceGenerator) {
-        self.codec = codec; self.verify = verify; self.generator = generator
+    public init(codec: TextCodec, verify: @escaping VerifyFunction, generator: SequenceGenerator, flag: FLaGLive? = nil) {
+        self.codec = codec; self.verify = verify; self.generator = generator; self.flag = flag
     }
 
     /// Seconds spent in the generator and in the verifier during the last `rollout` call.
@@ -112,6 +122,7 @@ public struct RolloutEngine {
                                          groupId: indices[k], dataSource: item.dataSource, prompt: item.prompt, response: text,
                                          groundTruth: item.groundTruth, verifierTimedOut: v.timedOut,
                                          teacherLogProbs: c.teacherLogProbs, teacherRows: c.teacherRows))
+            if let flag, let f = c.flagFeatures { samples[samples.count - 1].flagScore = flag.score(f) }
         }
         return samples
     }

@@ -33,8 +33,9 @@ extension Model {
     /// several rows may extend the same slot (prefill), in order. Each row attends
     /// to its slot's cache up to and including its own position, so the result
     /// equals the full causal forward on the concatenated sequence.
+    /// `tap`, when given, reads the residual stream of all R rows at its depth.
     /// - Returns: logits (logitRows.count, V), valid until the next call.
-    public func extend(cache: KVCache, slots: [Int], tokens: [Int32], logitRows: [Int]) -> LogitsBlock {
+    public func extend(cache: KVCache, slots: [Int], tokens: [Int32], logitRows: [Int], tap: ResidualTap? = nil) -> LogitsBlock {
         precondition(slots.count == tokens.count, "extend: \(slots.count) slots for \(tokens.count) tokens")
         let c = config, R = tokens.count
         let C = c.dim, hd = c.headDim, qd = c.heads * hd, kvd = c.kvHeads * hd, F = c.ffnDim
@@ -55,6 +56,7 @@ extension Model {
         tokens.withUnsafeBufferPointer { tok in
             Embedding.forward(out: ws.x, tokens: tok.baseAddress!, table: w(embedOffset), rows: R, channels: C)
         }
+        if let tap, tap.depth == 0 { tap.read(UnsafePointer(ws.x), R) }
         // Decode steps extend each slot once: rows are then independent, so
         // RoPE, the cache write and attention run as one parallel section.
         let distinctSlots = Set(slots).count == R
@@ -99,6 +101,7 @@ extension Model {
                         }
                         Linear.forward(out: ws.x, x: ws.hidden, weight: w(o.wDown), bias: nil, rows: R, inChannels: F, outChannels: C, accumulate: true)
                     }
+                    if let tap, tap.depth == l + 1 { tap.read(UnsafePointer(ws.x), R) }
                 }
             }
         }

@@ -36,7 +36,14 @@ extension Model {
     /// Batched generation: prefill every prompt, then decode all unfinished
     /// sequences together one token per step. Sequence i draws from its own
     /// `Rng(seed: seeds[i])`, so its tokens do not depend on what else is in the batch.
-    public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64]) -> [Completion] {
+    /// An `observer` sees the residual of every position and the temperature-1
+    /// statistics of every drawn token (see `GenerationObserver`). Its extra
+    /// last-token rows do not enter the other rows' arithmetic on the packed decode
+    /// kernel (rows are independent); where a step's row count picks another GEMM
+    /// path (OpenBLAS, or packing from `PackedDecodeWeights.blasMinRows` rows), rounding,
+    /// and so a sampled token, can differ from a run without the observer.
+    public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
+                         observer: GenerationObserver? = nil) -> [Completion] {
         precondition(prompts.count == seeds.count, "generate: \(prompts.count) prompts but \(seeds.count) seeds")
         precondition(prompts.allSatisfy { !$0.isEmpty }, "generate: empty prompt")
         let B = prompts.count, V = config.vocabSize
@@ -54,22 +61,37 @@ extension Model {
             precondition(p.count < cache.maxLen, "prompt \(i) has \(p.count) tokens; the model holds \(cache.maxLen)")
             slots += [Int](repeating: i, count: p.count); tokens += p; lastRows.append(tokens.count - 1)
         }
-        var logits = extend(cache: cache, slots: slots, tokens: tokens, logitRows: lastRows)
+        // Residual rows of every extend call go to the observer, tagged with their sequence.
+        func tap(_ rows: [Int]) -> ResidualTap? {
+            observer.map { o in ResidualTap(depth: o.depth) { x, _ in o.appended(sequences: rows, residual: x, channels: self.config.dim) } }
+        }
+        var logits = extend(cache: cache, slots: slots, tokens: tokens, logitRows: lastRows, tap: tap(slots))
         // Row k of `logits` belongs to sequence active[k].
         var active = Array(0..<B)
         var drawn = [SampledToken](repeating: SampledToken(token: 0, logProb: 0, entropy: 0), count: B)
+        // With an observer: temperature-1 log p and entropy of each drawn token, and the
+        // finished sequences whose last token still needs its residual row.
+        var plain = [(logProb: Float, entropy: Float)](repeating: (0, 0), count: B)
+        var lastRowSlots: [Int] = [], lastRowTokens: [Int32] = []
         while !active.isEmpty {
             // Rows are independent and each has its own generator, so drawing
             // them in parallel gives the same tokens as drawing them in order.
             let rowsNow = active
             let block = logits
+            let observing = observer != nil
             drawn.withUnsafeMutableBufferPointer { out in
                 rngs.withUnsafeMutableBufferPointer { gens in
-                    WorkerTeam.current.forChunks(rowsNow.count, grain: 4) { chunk, range in
-                        let sc = scratch.pointer + chunk * 2 * V
-                        for k in range {
-                            let i = rowsNow[k]
-                            out[k] = Sampler.sample(row: block.row(k), count: V, options: options, rng: &gens[i], scratch: sc)
+                    plain.withUnsafeMutableBufferPointer { pl in
+                        WorkerTeam.current.forChunks(rowsNow.count, grain: 4) { chunk, range in
+                            let sc = scratch.pointer + chunk * 2 * V
+                            for k in range {
+                                let i = rowsNow[k]
+                                out[k] = Sampler.sample(row: block.row(k), count: V, options: options, rng: &gens[i], scratch: sc)
+                                if observing {
+                                    let e = LogitsMath.logProbAndEntropy(block.row(k), V, index: Int(out[k].token))
+                                    pl[k] = (e.logProb, e.entropy)
+                                }
+                            }
                         }
                     }
                 }
@@ -80,15 +102,32 @@ extension Model {
                 results[i].tokens.append(s.token)
                 results[i].logProbs.append(s.logProb)
                 results[i].entropies.append(s.entropy)
-                if options.stopTokens.contains(s.token) { results[i].finishReason = .stop; continue }
-                if results[i].tokens.count >= options.maxNewTokens || cache.lengths[i] >= cache.maxLen {
-                    results[i].finishReason = .length; continue
+                observer?.drew(sequence: i, logProb: plain[k].logProb, entropy: plain[k].entropy)
+                var finished = false
+                if options.stopTokens.contains(s.token) {
+                    results[i].finishReason = .stop
+                    observer?.endedOnStopToken(sequence: i)
+                    continue
                 }
-                stillActive.append(i); nextTokens.append(s.token)
+                if results[i].tokens.count >= options.maxNewTokens || cache.lengths[i] >= cache.maxLen {
+                    results[i].finishReason = .length; finished = true
+                }
+                if !finished { stillActive.append(i); nextTokens.append(s.token); continue }
+                if let observer {
+                    if cache.lengths[i] < cache.maxLen { lastRowSlots.append(i); lastRowTokens.append(s.token) }
+                    else { observer.finishedWithoutLastRow(sequence: i) }
+                }
             }
             active = stillActive
             if active.isEmpty { break }
-            logits = extend(cache: cache, slots: active, tokens: nextTokens, logitRows: Array(0..<active.count))
+            // Length-limited sequences' last tokens ride along as extra rows (no logits read for them).
+            let rows = active + lastRowSlots
+            logits = extend(cache: cache, slots: rows, tokens: nextTokens + lastRowTokens,
+                            logitRows: Array(0..<active.count), tap: tap(rows))
+            lastRowSlots = []; lastRowTokens = []
+        }
+        if !lastRowSlots.isEmpty {
+            _ = extend(cache: cache, slots: lastRowSlots, tokens: lastRowTokens, logitRows: [0], tap: tap(lastRowSlots))
         }
         return results
     }

@@ -7,7 +7,7 @@ import Transformer
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print measured figures (JSON) and ratios against a reference run.",
-        subcommands: [BenchModel.self, BenchSmolLM.self, BenchCheckpoint.self, BenchISPO.self, BenchComm.self])
+        subcommands: [BenchModel.self, BenchSmolLM.self, BenchCheckpoint.self, BenchISPO.self, BenchComm.self, BenchFLaG.self])
 }
 
 /// `ispo-cluster bench model`: training and decoding throughput of the

@@ -82,7 +82,7 @@ enum DetectFeatureFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ValidationError("\(path): expected a feature JSONL written by `ispo-cluster detect features`, found no readable file.")
         }
-        var f: [Double] = [], y: [Int] = [], g: [String] = [], dims: (Int, Int)? = nil
+        var f: [Double] = [], y: [Int] = [], g: [String] = [], src: [String] = [], dims: (Int, Int)? = nil
         for (n, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let r = obj["representation_dim"] as? Int, let t = obj["token_dim"] as? Int,
@@ -95,10 +95,12 @@ enum DetectFeatureFile {
                                       + "found \(r) and \(t); features of different models cannot be mixed.")
             }
             guard x.count == r + t else { throw ValidationError("\(path):\(n + 1): expected \(r + t) features, found \(x.count).") }
-            dims = (r, t); f += x; y.append(label == 1 ? 1 : 0); g.append(group)
+            dims = (r, t); f += x; y.append(label == 1 ? 1 : 0); g.append(group); src.append(obj["data_source"] as? String ?? "")
         }
         guard let d = dims else { throw ValidationError("\(path): expected at least one feature line, found none.") }
-        return FLaGDataset(features: f, labels: y, groups: g, representationDim: d.0, tokenDim: d.1)
+        var data = FLaGDataset(features: f, labels: y, groups: g, representationDim: d.0, tokenDim: d.1)
+        data.sources = src
+        return data
     }
 }
 
@@ -269,6 +271,40 @@ struct DetectEval: ParsableCommand {
             let p = DetectionMetrics.auprcWithCI(scores: s.map { -$0 }, labels: wrong, resamples: resamples, seed: seed)!
             print(pad(name, 28) + " " + pad(String(format: "%.3f [%.3f, %.3f]", a.value, a.lower, a.upper), 26)
                   + String(format: " %.3f [%.3f, %.3f]", p.value, p.lower, p.upper))
+        }
+        printRoutingSpecialisation(flag, test)
+    }
+
+    /// Mutual information (nats) between the argmax routing group and the error type
+    /// (the wrong answers' data source, its family before the level), against the
+    /// same with the types shuffled across those answers (mean of 100 permutations),
+    /// and MI(group; family) on the correct answers as the input-only control.
+    func printRoutingSpecialisation(_ flag: FLaGHeadFile, _ test: FLaGDataset) {
+        guard test.sources.count == test.count, (flag.shape?.groups ?? 1) > 1 else { return }
+        let routed = flag.routedGroups(test)
+        let wrong = (0..<test.count).filter { test.labels[$0] == 0 }
+        let groups = wrong.map { routed[$0] }
+        let types = wrong.map { String(test.sources[$0].split(separator: ":").first ?? "") }
+        guard Set(types).count > 1 else { return }
+        let mi = DetectionMetrics.mutualInformation(groups, types)
+        var rng = Rng(seed: SeedMixer.derive(run: options.seed, purpose: 200))
+        var shuffled = types, control: [Double] = []
+        for _ in 0..<100 {
+            for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, rng.below(i + 1)) }
+            control.append(DetectionMetrics.mutualInformation(groups, shuffled))
+        }
+        control.sort()
+        let above = control.filter { $0 >= mi }.count
+        print(String(format: "routing: MI(argmax group; error type) over %d wrong answers, %d types = %.4f nats; "
+                     + "shuffled types: mean %.4f, 95th percentile %.4f; permutation p = %.2f",
+                     wrong.count, Set(types).count, mi, control.reduce(0, +) / 100, control[94], Double(above + 1) / 101))
+        // The matching control: groups may follow the families' inputs rather than errors;
+        // the same MI on the correct answers says how much of the above is family alone.
+        let correct = (0..<test.count).filter { test.labels[$0] == 1 }
+        let correctTypes = correct.map { String(test.sources[$0].split(separator: ":").first ?? "") }
+        if Set(correctTypes).count > 1 {
+            print(String(format: "routing: MI(argmax group; family) over %d correct answers, %d families = %.4f nats (input-only control)",
+                         correct.count, Set(correctTypes).count, DetectionMetrics.mutualInformation(correct.map { routed[$0] }, correctTypes)))
         }
     }
 }

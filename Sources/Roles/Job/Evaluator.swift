@@ -26,7 +26,8 @@ struct Evaluator {
         var mine: [RolloutSample] = []
         if let r = ctx.rolloutRanks.firstIndex(of: ctx.world.rank) {
             let idx = Array(stride(from: r, to: validation.count, by: ctx.rolloutRanks.count))
-            var engine = RolloutEngine(codec: ctx.codec, verify: ctx.verify, generator: SamplingGenerator(model: ctx.model))
+            var engine = RolloutEngine(codec: ctx.codec, verify: ctx.verify,
+                                       generator: SamplingGenerator(model: ctx.model, flagDepth: ctx.flag?.depth), flag: ctx.flag)
             let opts = SamplingOptions(temperature: Float(vk.temperature), topP: Float(vk.topP), greedy: vk.greedy,
                                        maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
             mine = try engine.rollout(items: idx.map { validation[$0] }, indices: idx, groupSize: max(1, vk.n),
@@ -50,6 +51,7 @@ struct Evaluator {
         var metrics = EvalMetrics.perSource(evalSamples)
         let n = max(1, vk.n)
         metrics["val-core/all/acc/mean@\(n)"] = all.map(\.outcome).reduce(0, +) / Double(max(all.count, 1))
+        metrics.merge(FLaGStage(config: config.flag).metrics(all, prefix: "val-flag")) { $1 }
         ctx.evaluations.append((step, metrics))
         ctx.logger?.log(step: step, metrics)
     }

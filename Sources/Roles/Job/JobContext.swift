@@ -21,6 +21,8 @@ final class JobContext {
     let data: PromptData
     let validation: [PromptItem]
     let verifier: AnswerVerifier
+    /// The FLaG head that scores every rollout (`flag.enable`; nil when off).
+    let flag: FLaGLive?
     /// The leader's metrics logger (nil elsewhere).
     let logger: MetricsLogger?
     let runSeed: UInt64
@@ -66,6 +68,7 @@ final class JobContext {
         let isLearner = layout.rank(world.rank, has: .learner)
         learnerComm = try world.split(color: isLearner ? 0 : nil, key: world.rank)
         (model, codec) = try StudentModel.load(config: config, runSeed: runSeed)
+        flag = try FLaGLive(config: config.flag, model: model.config)
         if !config.model.usesTinyModel, let memoryBytes {
             // The model file is read; refuse before the gradients, moments and caches are allocated.
             let c = model.config

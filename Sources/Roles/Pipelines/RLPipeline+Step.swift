@@ -36,6 +36,7 @@ extension RLPipeline {
             var samples = batches.flatMap(\.samples).sorted { $0.groupId < $1.groupId }
             shapeRewards(&samples)
             ispo.apply(&samples, scale: &ispoScale)
+            flagStage.penalise(&samples)
             generated += samples
             if filter.enable {
                 let sel = DynamicSampling.select(values: samples.map(\.reward), groupIds: samples.map(\.groupId))
@@ -47,6 +48,8 @@ extension RLPipeline {
         } while filter.enable && kept.count < P * G && genBatches < PromptStream.batchesPerStep
             && (filter.maxNumGenBatches <= 0 || genBatches < filter.maxNumGenBatches)
         if kept.count > P * G { kept = Array(kept.prefix(P * G)) }
+        let flagFiltered = flagStage.filter(kept)
+        kept = flagFiltered.kept
 
         var metrics = RolloutMetrics.compute(generated: generated, kept: kept, eos: ctx.codec.eos)
         metrics["timing_s/gen"] = genSeconds
@@ -55,6 +58,8 @@ extension RLPipeline {
         metrics.merge(ispo.metrics(generated, scale: ispoScale)) { $1 }
         metrics["timing_s/sync_weights"] = syncSeconds
         metrics["train/num_gen_batches"] = Double(genBatches)
+        metrics.merge(flagStage.metrics(generated)) { $1 }
+        if flagStage.config.filter { metrics["flag/filtered"] = Double(flagFiltered.dropped) }
         let adv = GroupAdvantages.compute(rewards: kept.map(\.reward), groupIds: kept.map(\.groupId),
                                           normalizeByStd: config.algorithm.normAdvByStdInGRPO)
         if ctx.isLearner, let lc = ctx.learnerComm, !kept.isEmpty {
@@ -80,7 +85,8 @@ extension RLPipeline {
         let rollout = ctx.rolloutRanks
         if let r = rollout.firstIndex(of: ctx.world.rank) {
             let idx = Array(stride(from: r, to: items.count, by: rollout.count))
-            var engine = RolloutEngine(codec: ctx.codec, verify: ctx.verify, generator: SamplingGenerator(model: ctx.model))
+            var engine = RolloutEngine(codec: ctx.codec, verify: ctx.verify,
+                                       generator: SamplingGenerator(model: ctx.model, flagDepth: ctx.flag?.depth), flag: ctx.flag)
             mine.samples = try engine.rollout(items: idx.map { items[$0] }, indices: idx.map { $0 + indexOffset },
                                               groupSize: ctx.config.rollout.n, options: ctx.trainingSamplingOptions(),
                                               runSeed: ctx.runSeed, step: step, purpose: .rollout)

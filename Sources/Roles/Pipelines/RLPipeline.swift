@@ -44,6 +44,8 @@ final class RLPipeline: JobPipeline {
     /// ISPO's running scale s of the sequence information I (same on every rank).
     var ispoScale = RunningScale()
     let ispo: ISPOStage
+    /// FLaG's live scores: metrics, filter, penalty (`flag.*`).
+    var flagStage: FLaGStage { FLaGStage(config: ctx.config.flag) }
 
     init(ctx: JobContext) {
         self.ctx = ctx
