@@ -30,8 +30,9 @@ def main(path, out):
     families = sorted({f for f, _ in by})
     panels = [("nextEntropy", "teacher entropy on its next step (nats)"),
               ("stepEntropy", "teacher entropy on the cut step (nats)"),
+              ("stepNLL", "teacher NLL of the cut step's tokens (nats)"),
               ("correct", "teacher continuation accuracy")]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
     for ax, (key, label) in zip(axes, panels):
         for fi, fam in enumerate(families):
             depths = sorted(d for f, d in by if f == fam)

@@ -34,6 +34,8 @@ struct MotabPremise: ParsableCommand {
 
     func run() throws {
         Blas.configure(threads: threads)
+        let dir = (output as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let codec = try CharCodec(alphabet: syntheticAlphabet)
         let maxLen = 32 + maxNewTokens
         let probe = MotabPremiseProbe(student: try MotabPremiseProbe.loadModel(student, maxSeqLen: maxLen),
@@ -52,11 +54,12 @@ struct MotabPremise: ParsableCommand {
                 "rows": try JSONSerialization.jsonObject(with: try encoder.encode(rows)),
             ]
             print("\(spec): \(counts.rollouts) student rollouts, \(counts.studentCorrect) right, \(counts.measured) with a measurable first error")
-            print("depth  n    H_step wrong/ref   H_next wrong/ref   teacher acc wrong/ref")
+            print("depth  n    H_step wrong/ref   NLL_step wrong/ref   H_next wrong/ref   teacher acc wrong/ref")
             for r in rows {
-                print(String(format: "%5d %4d    %.3f / %.3f      %.3f / %.3f      %5.1f%% / %5.1f%%", r.depth + 1, r.count,
-                             r.wrong.stepEntropy.mean, r.reference.stepEntropy.mean, r.wrong.nextEntropy.mean,
-                             r.reference.nextEntropy.mean, 100 * r.wrong.accuracy.mean, 100 * r.reference.accuracy.mean))
+                print(String(format: "%5d %4d    %.3f / %.3f      %.3f / %.3f        %.3f / %.3f      %5.1f%% / %5.1f%%", r.depth + 1,
+                             r.count, r.wrong.stepEntropy.mean, r.reference.stepEntropy.mean, r.wrong.stepNLL.mean,
+                             r.reference.stepNLL.mean, r.wrong.nextEntropy.mean, r.reference.nextEntropy.mean,
+                             100 * r.wrong.accuracy.mean, 100 * r.reference.accuracy.mean))
             }
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: output + ".jsonl", atomically: true, encoding: .utf8)
