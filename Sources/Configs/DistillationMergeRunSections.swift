@@ -19,9 +19,24 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     /// Whose entropy the monitor watches: `student` (its sampling entropy),
     /// `teacher` (the teacher's entropy on the student's prefix, scored at each
     /// step boundary or every w tokens; same w, EMA boundary, k, m, backtrack
-    /// and N_max) or `either` (both, each with its own boundary). The older
-    /// `teacher_trigger: true` / `false` means `teacher` / `student`. Default: `student`.
+    /// and N_max), `either` (both, each with its own boundary) or `random` (the
+    /// control: no monitor, a stray at each student token with probability
+    /// `random_rate`). The older `teacher_trigger: true` / `false` means
+    /// `teacher` / `student`. Default: `student`.
     public var trigger: DistillationTrigger = .student
+    /// Where the boundary's statistics come from: `rollout` (a fresh EMA over
+    /// each rollout's accepted tokens), `family` (kept across rollouts and steps
+    /// on each rollout rank, one set per prompt family, fixed during a rollout
+    /// and updated after it with its kept student tokens) or `global` (the same,
+    /// one set for all prompts). Default: `rollout`.
+    public var boundary: DistillationBoundary = .rollout
+    /// Decay per token of the persistent statistics (`boundary` `family` or
+    /// `global`); 0.999 remembers about a thousand tokens. Default: `0.999`.
+    public var boundaryDecay: Double = 0.999
+    /// `trigger=random`: probability that a student token declares a stray. To
+    /// match an arm with R interventions per rollout over L student tokens, use
+    /// about R / L. Default: `0.02`.
+    public var randomRate: Double = 0.02
     /// The teachers' models, one per teacher rank in rank order (a run's
     /// checkpoint directory, a GGUF or safetensors file, or a Hugging Face
     /// folder); used by the `distill` and `mot` pipelines. Default: `[]`.
