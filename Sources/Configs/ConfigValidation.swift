@@ -192,6 +192,8 @@ extension Config {
                     + "(the teacher's whole distribution per position) or `sampled` (the sampled token's log-ratio)")
         c.atLeast("merge.rounds", merge.rounds, 1)
         c.atLeast("merge.epochs_per_round", merge.epochsPerRound, 1)
+        c.atLeast("merge.teacher_index", merge.teacherIndex, 0)
+        c.atLeast("merge.probe_prompts", merge.probePrompts, 0)
         checkMergeParameters(&c, merge.parameters, "merge.parameters")
         for (key, value) in [("merge.dtype", merge.dtype), ("merge.out_dtype", merge.outDtype)] {
             guard let value, !MergeConfig.dtypeSpellings.contains(value) else { continue }

@@ -17,6 +17,7 @@ enum ConfigReferenceDoc {
         "ISPOSetMode": ISPOSetMode.spellings, "ISPODrift": ISPODrift.spellings,
         "DistillationMode": DistillationMode.spellings, "DistillationTrigger": DistillationTrigger.spellings,
         "DistillationBoundary": DistillationBoundary.spellings,
+        "MoTBaselineBudget": MoTBaselineBudget.spellings,
         "MergeMethod": MergeMethod.spellings, "MoTBaseline": MoTBaseline.spellings,
         "ComputeDType": ComputeDType.spellings, "CheckpointDType": CheckpointDType.spellings,
         "NaNPolicy": NaNPolicy.spellings, "Pipeline": Pipeline.spellings,
