@@ -92,6 +92,7 @@ for seed in $seeds; do
       "${common[@]}" > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
     grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
   fi
+  [ "$arms" = none ] && continue   # ARMS=none: only the teacher and the students (pilots of the testbed)
   for arm in $arms; do
     rate=""
     if [ "$arm" = random ]; then
@@ -116,5 +117,6 @@ for seed in $seeds; do
     grep -E "val-core/.*/acc/mean@1" "$out/$arm-s$seed.log" | tail -2 || true
   done
 done
+[ "$arms" = none ] && exit 0
 python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib
 python3 Launch/motab_report.py "$out" --modes $arms --figures "$out/figures"
