@@ -21,6 +21,7 @@
 #
 #   Launch/mot-round2.sh                                 # seeds 1 2 3, every arm
 #   SEEDS=1 ARMS="none union" ROUNDS=2 OUT=runs/mot-r2-pilot Launch/mot-round2.sh
+#   SEEDS=1 ARMS=none-only OUT=runs/mot-r2-pilot Launch/mot-round2.sh   # teachers and student only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then Launch/setup.sh; BIN=.build/release/ispo-cluster; fi
@@ -87,6 +88,7 @@ for seed in $seeds; do
       > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
     grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
   fi
+  [ "$arms" = none-only ] && continue   # ARMS=none-only: teachers and students only (pilots of the testbed)
   for arm in $arms; do
     name="${out#runs/}/mot-$arm-seed$seed"
     echo "== $name"
@@ -101,6 +103,7 @@ for seed in $seeds; do
     grep -E "val-core/.*/acc/mean@1" "$out/mot-$arm-seed$seed.log" | tail -3 || true
   done
 done
+[ "$arms" = none-only ] && exit 0
 python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib || echo "matplotlib missing: no plots"
 python3 Launch/mot_report.py --runs "$out" --seeds $seeds --arms $arms --levels addition:3 addition:4 addition:2 \
   --out "$out/results.md" --figure "$out/figures/mot-r2-accuracy.png"
