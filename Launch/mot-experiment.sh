@@ -5,7 +5,9 @@
 #      styles, STUDENT_SFT_STEPS; saved as runs/mot-student-s<seed>), so MoT's branches
 #      start from one shared, pretrained point as in the paper (from a random
 #      initialisation the branches' average is a broken model: Docs/Results-MoT.md);
-#   3. runs MoT (merge.baseline=none), the best single teacher (single) and the
+#   3. runs MoT (merge.baseline=none), the teacher with the most correct traces
+#      (most_traces; round one called it "best single teacher", which it is not:
+#      Launch/mot-round2.sh runs every single-teacher run and takes the best) and the
 #      union of all traces (union) from that student, all with the same total
 #      optimizer steps, on `mpirun -n 8` with Cluster/mot-8.yaml;
 #   4. evaluates greedily after every round on addition:3 (in distribution) and
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 source Cluster/env.sh
 BIN="${BIN:-.build/release/ispo-cluster}"
 SEEDS="${SEEDS:-1 2 3}"
-ARMS="${ARMS:-none single union}"
+ARMS="${ARMS:-none most_traces union}"
 STUDENT_SFT_STEPS="${STUDENT_SFT_STEPS:-400}"
 LR="${LR:-1e-3}"
 export BIN

@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Table and plots of Launch/mot-experiment.sh: greedy accuracy per arm
-(MoT, best single teacher, union of traces) and level, mean ± std over seeds,
-after every round; the teachers' own accuracy for reference.
+"""Table and plots of Launch/mot-experiment.sh and Launch/mot-round2.sh: greedy
+accuracy per arm (MoT, single-teacher runs and the best of them, the teacher
+with the most traces, union of traces) and level, mean ± std over seeds, after
+every round; the teachers' own accuracy for reference; MoT's per-round
+mechanism measurements (branch accuracy, loss barrier) when they were probed.
 
-    python3 Launch/mot_report.py --seeds 1 2 3 --arms none single union
+    python3 Launch/mot_report.py --seeds 1 2 3 --arms none most_traces union
 Writes runs/mot-results.md and Docs/figures/mot-accuracy.png."""
 import argparse, json, os, statistics
 
-ARM_NAMES = {"none": "MoT (uniform merge)", "single": "best single teacher", "union": "union of traces"}
+ARM_NAMES = {"none": "MoT (uniform merge)", "single": "teacher with the most correct traces",
+             "most_traces": "teacher with the most correct traces", "union": "union of traces",
+             "union_epochs": "union of traces, equal epochs"}
+for _k in range(3):
+    ARM_NAMES[f"teacher{_k}"] = f"single-teacher run, teacher {_k}"
+    ARM_NAMES[f"teacher{_k}_epochs"] = f"single-teacher run, teacher {_k}, equal epochs"
 LEVELS = ["addition:3", "addition:4", "addition:5"]
 
 
@@ -48,13 +55,22 @@ def fmt(xs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", nargs="+", default=["1", "2", "3"])
-    ap.add_argument("--arms", nargs="+", default=["none", "single", "union"])
+    ap.add_argument("--arms", nargs="+", default=["none", "most_traces", "union"])
+    ap.add_argument("--levels", nargs="+", default=LEVELS)
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--out", default="runs/mot-results.md")
     ap.add_argument("--figure", default="Docs/figures/mot-accuracy.png")
     a = ap.parse_args()
+    LEVELS[:] = a.levels
 
     lines = ["| model | " + " | ".join(f"{lv} acc % " for lv in LEVELS) + " | runs |", "|---|" + "---|" * (len(LEVELS) + 1)]
+    for s in range(3):  # round two's teachers: <runs>/teacher<k>
+        rows = read(f"{a.runs}/teacher{s}/metrics.jsonl")
+        ev = evals(rows)
+        if ev:
+            last = ev[max(ev)]
+            lines.append(f"| teacher {s} | " + " | ".join(
+                f"{100 * last[lv]:.1f}" if lv in last else "—" for lv in LEVELS) + " | 1 |")
     for s in range(3):
         rows = read(f"{a.runs}/mot-teacher-style{s}/metrics.jsonl")
         ev = evals(rows)
@@ -76,7 +92,7 @@ def main():
                 if "mot/steps_per_round" in d:
                     tr = [int(d.get(f"mot/teacher_{k}/traces", 0)) for k in range(3)]
                     extra.append(f"- {arm}, seed {seed}: correct traces per teacher {tr}, "
-                                 f"{int(d['mot/steps_per_round'])} optimizer steps per round, best teacher {int(d.get('mot/best_teacher', -1))}")
+                                 f"{int(d['mot/steps_per_round'])} optimizer steps per round, teacher with the most traces {int(d.get('mot/most_traces_teacher', d.get('mot/best_teacher', -1)))}")
         if not per_seed:
             continue
         final = {lv: [ev[max(ev)][lv] for ev in per_seed if lv in ev[max(ev)]] for lv in LEVELS}
@@ -84,6 +100,32 @@ def main():
                      + f" | {len(per_seed)} |")
         steps = sorted(set().union(*[set(ev) for ev in per_seed]))
         curves[arm] = {lv: [(st, [ev[st][lv] for ev in per_seed if st in ev and lv in ev[st]]) for st in steps] for lv in LEVELS}
+    # The best of K single-teacher runs: per seed, the run with the best final in-distribution accuracy.
+    for suffix in ("", "_epochs"):
+        singles = [f"teacher{k}{suffix}" for k in range(3) if f"teacher{k}{suffix}" in a.arms]
+        best = []
+        for seed in a.seeds:
+            finals = [evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for arm in singles]
+            finals = [ev[max(ev)] for ev in finals if ev]
+            if finals:
+                best.append(max(finals, key=lambda f: f.get(LEVELS[0], 0)))
+        if best:
+            lines.append(f"| student: best of {len(singles)} single-teacher runs{', equal epochs' if suffix else ''} (picked on "
+                         f"{LEVELS[0]}) | " + " | ".join(fmt([b[lv] for b in best if lv in b]) for lv in LEVELS) + f" | {len(best)} |")
+    # MoT's mechanism measurements per round (mean over seeds).
+    mech = {}
+    for seed in a.seeds:
+        for r in read(f"{a.runs}/mot-none-seed{seed}/metrics.jsonl"):
+            for k, v in r.get("data", {}).items():
+                if k.startswith("mot/barrier/height") or (k.startswith("mot/branch_") and "/acc/" in k):
+                    mech.setdefault(r["step"], {}).setdefault(k, []).append(v)
+    if mech:
+        keys = sorted({k for d in mech.values() for k in d})
+        extra.append("")
+        extra.append("| round | " + " | ".join(keys) + " |")
+        extra.append("|---|" + "---|" * len(keys))
+        for st in sorted(mech):
+            extra.append(f"| {st} | " + " | ".join(f"{statistics.mean(mech[st][k]):.3f}" if k in mech[st] else "—" for k in keys) + " |")
     text = "\n".join(lines) + "\n\n" + "\n".join(extra) + "\n"
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     open(a.out, "w").write(text)

@@ -65,6 +65,7 @@ for seed in $seeds; do
       "${common[@]}" > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
     grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
   fi
+  [ "$modes" = none ] && continue   # MODES=none: only the teacher and the students (Launch/motab-premise.sh)
   for mode in $modes; do
     name="${out#runs/}/$mode-s$seed"
     rm -rf "runs/$name"
@@ -82,5 +83,6 @@ for seed in $seeds; do
     grep -E "val-core/.*/acc/mean@1" "$out/$mode-s$seed.log" || true
   done
 done
+[ "$modes" = none ] && exit 0
 python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib
 python3 Launch/motab_report.py "$out" --modes $modes --figures "$out/figures"

@@ -70,15 +70,30 @@ public enum DistillationTrigger: String, ConfigChoice {
     case teacher
     /// Both, each with its own boundary; the first stray of either fires.
     case either
+    /// Control: no monitor; each student token declares a stray with
+    /// probability `distillation.random_rate` (set it to match another arm's
+    /// intervention rate), with the same backtrack and intervention.
+    case random
 
     /// `distillation.teacher_trigger` (the older boolean key, an alias of
     /// `distillation.trigger`): `true` is `teacher`, `false` is `student`.
     public static var aliases: [String: DistillationTrigger] { ["true": .teacher, "false": .student] }
 
     /// Whether the student-entropy monitor runs.
-    public var watchesStudent: Bool { self != .teacher }
+    public var watchesStudent: Bool { self == .student || self == .either }
     /// Whether the teacher-entropy monitor runs.
-    public var watchesTeacher: Bool { self != .student }
+    public var watchesTeacher: Bool { self == .teacher || self == .either }
+}
+
+/// `distillation.boundary`: whose statistics MOTAB's boundary τ = μ + k·σ is made of.
+public enum DistillationBoundary: String, ConfigChoice {
+    /// Each rollout's own accepted tokens (a fresh EMA per rollout; round one).
+    case rollout
+    /// Statistics kept across rollouts and steps, one set per prompt family
+    /// (data source); fixed during a rollout, updated after it.
+    case family
+    /// The same with one set for every prompt.
+    case global
 }
 
 /// `merge.merge_method`: mergekit's method names (METHODS §3).

@@ -186,10 +186,14 @@ extension Config {
         c.require(d.trigger == .student || d.mode == .motab, "distillation.trigger (`\(d.trigger.rawValue)`) chooses what "
                     + "MOTAB's monitor watches, but distillation.mode (`\(d.mode.rawValue)`) runs no monitor; set "
                     + "distillation.mode=motab, or leave distillation.trigger at `student`")
+        c.inRange("distillation.boundary_decay", d.boundaryDecay, above: 0, below: 1)
+        c.require(d.randomRate >= 0 && d.randomRate <= 1, "distillation.random_rate (\(d.randomRate)) must be in [0, 1] (a probability per student token)")
         c.require(["full", "sampled"].contains(d.estimator), "distillation.estimator (`\(d.estimator)`) must be `full` "
                     + "(the teacher's whole distribution per position) or `sampled` (the sampled token's log-ratio)")
         c.atLeast("merge.rounds", merge.rounds, 1)
         c.atLeast("merge.epochs_per_round", merge.epochsPerRound, 1)
+        c.atLeast("merge.teacher_index", merge.teacherIndex, 0)
+        c.atLeast("merge.probe_prompts", merge.probePrompts, 0)
         checkMergeParameters(&c, merge.parameters, "merge.parameters")
         for (key, value) in [("merge.dtype", merge.dtype), ("merge.out_dtype", merge.outDtype)] {
             guard let value, !MergeConfig.dtypeSpellings.contains(value) else { continue }

@@ -19,9 +19,24 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     /// Whose entropy the monitor watches: `student` (its sampling entropy),
     /// `teacher` (the teacher's entropy on the student's prefix, scored at each
     /// step boundary or every w tokens; same w, EMA boundary, k, m, backtrack
-    /// and N_max) or `either` (both, each with its own boundary). The older
-    /// `teacher_trigger: true` / `false` means `teacher` / `student`. Default: `student`.
+    /// and N_max), `either` (both, each with its own boundary) or `random` (the
+    /// control: no monitor, a stray at each student token with probability
+    /// `random_rate`). The older `teacher_trigger: true` / `false` means
+    /// `teacher` / `student`. Default: `student`.
     public var trigger: DistillationTrigger = .student
+    /// Where the boundary's statistics come from: `rollout` (a fresh EMA over
+    /// each rollout's accepted tokens), `family` (kept across rollouts and steps
+    /// on each rollout rank, one set per prompt family, fixed during a rollout
+    /// and updated after it with its kept student tokens) or `global` (the same,
+    /// one set for all prompts). Default: `rollout`.
+    public var boundary: DistillationBoundary = .rollout
+    /// Decay per token of the persistent statistics (`boundary` `family` or
+    /// `global`); 0.999 remembers about a thousand tokens. Default: `0.999`.
+    public var boundaryDecay: Double = 0.999
+    /// `trigger=random`: probability that a student token declares a stray. To
+    /// match an arm with R interventions per rollout over L student tokens, use
+    /// about R / L. Default: `0.02`.
+    public var randomRate: Double = 0.02
     /// The teachers' models, one per teacher rank in rank order (a run's
     /// checkpoint directory, a GGUF or safetensors file, or a Hugging Face
     /// folder); used by the `distill` and `mot` pipelines. Default: `[]`.
@@ -65,10 +80,23 @@ public struct MergeConfig: Codable, Equatable, Sendable {
     public var epochsPerRound: Int = 1
     /// Seed of DARE's random drops; null = `trainer.seed`. Default: `null`.
     public var seed: Int? = nil
-    /// What the `mot` pipeline trains: `none` (Merge-of-Thought), or a baseline with
-    /// the same total optimizer steps: `single` (the teacher with the most correct
-    /// traces), `union` (all teachers' traces pooled). Default: `none`.
+    /// What the `mot` pipeline trains: `none` (Merge-of-Thought), or a baseline:
+    /// `teacher` (one single-teacher run on teacher `teacher_index`'s traces; the
+    /// best of K such runs is the best-single-teacher baseline), `most_traces`
+    /// (the teacher with the most correct traces, ties to the lower index; the
+    /// older name `single`), `union` (all teachers' traces pooled). Default: `none`.
     public var baseline: MoTBaseline = .none
+    /// `baseline=teacher`: which teacher's traces (0-based, in rank order). Default: `0`.
+    public var teacherIndex: Int = 0
+    /// A baseline's optimizer steps per round: `steps` (as many as all MoT
+    /// branches together take: equal total steps) or `epochs` (E epochs over
+    /// its own traces: equal epochs). Default: `steps`.
+    public var baselineBudget: MoTBaselineBudget = .steps
+    /// Mechanism measurements after every round when > 0: each branch's greedy
+    /// accuracy on this many validation prompts per family (before the merge),
+    /// and the loss barrier between branches 0 and 1 on this many traces per
+    /// teacher. Default: `0`.
+    public var probePrompts: Int = 0
     /// Prompts each teacher writes traces for (the same prompts for every teacher;
     /// incorrect traces are dropped). Default: `256`.
     public var tracePrompts: Int = 256
@@ -81,10 +109,24 @@ public struct MergeConfig: Codable, Equatable, Sendable {
 public enum MoTBaseline: String, ConfigChoice {
     /// Merge-of-Thought: K branches, one per teacher, merged every round.
     case none
-    /// One student trained on the best single teacher's traces.
-    case single
+    /// One student trained on the traces of teacher `merge.teacher_index`.
+    case teacher
+    /// One student trained on the traces of the teacher with the most correct
+    /// traces (not the best single-teacher run: that is the best `teacher` run).
+    case mostTraces = "most_traces"
     /// One student trained on the union of all teachers' traces.
     case union
+
+    /// `single`, the older name of `most_traces`.
+    public static var aliases: [String: MoTBaseline] { ["single": .mostTraces] }
+}
+
+/// `merge.baseline_budget`: a baseline's optimizer steps per round.
+public enum MoTBaselineBudget: String, ConfigChoice {
+    /// As many as all MoT branches together (equal total steps).
+    case steps
+    /// E epochs over its own traces (equal epochs).
+    case epochs
 }
 
 /// One entry of `merge.models` (mergekit: `- model: … parameters: {…}`).

@@ -13,6 +13,10 @@ public struct EntropyMonitorSettings: Equatable, Sendable {
     /// Accepted tokens the EMA must have seen before any token can violate;
     /// nil means `window` (warm-up: the boundary of a handful of tokens is noise).
     public var warmupTokens: Int?
+    /// A fixed boundary: accepted tokens do not enter the statistics, so τ stays
+    /// the prior's for the whole rollout (`distillation.boundary` `family` /
+    /// `global`, whose statistics are updated between rollouts instead).
+    public var frozen = false
 
     /// Defaults are METHODS.md's: w 16, d 0.99, k 2, m 4, warm-up w.
     public init(window: Int = 16, emaDecay: Double = 0.99, k: Double = 2, consecutive: Int = 4, warmupTokens: Int? = nil) {
@@ -116,9 +120,11 @@ public struct EntropyMonitor: Equatable, Sendable {
         if recent.count > settings.window { recent.removeFirst(recent.count - settings.window) }
         let d = settings.emaDecay
         guard let tau = boundary, windowedEntropy > tau else {
-            for x in pending { statistics.add(x, decay: d) }
+            if !settings.frozen {
+                for x in pending { statistics.add(x, decay: d) }
+                statistics.add(entropy, decay: d)
+            }
             pending = []
-            statistics.add(entropy, decay: d)
             return .accepted
         }
         pending.append(entropy)
@@ -129,7 +135,7 @@ public struct EntropyMonitor: Equatable, Sendable {
     /// violating run that stay in the trajectory are accepted, the window and
     /// the run are cleared, the statistics kept.
     public mutating func restartWindow() {
-        for x in pending { statistics.add(x, decay: settings.emaDecay) }
+        if !settings.frozen { for x in pending { statistics.add(x, decay: settings.emaDecay) } }
         pending = []; recent = []
     }
 }

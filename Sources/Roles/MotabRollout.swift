@@ -19,6 +19,9 @@ import Transformer
 ///   returned entropies are fed to the monitor in order. A stray found there
 ///   may lie a few tokens back: everything from the backtrack point is discarded.
 /// - `either`: both monitors, each with its own statistics; the first stray fires.
+/// - `random` (control): no monitor; each student token (not a stop token)
+///   declares a stray starting at itself with probability `settings.randomRate`,
+///   drawn from a stream of its own (`coins`).
 ///
 /// When a monitor reports a stray (m consecutive tokens with Ĥ_t > τ, starting at token s):
 ///
@@ -72,14 +75,27 @@ public final class MotabRollout {
     /// Throws what the teacher throws.
     public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
                          prior: EntropyStatistics = EntropyStatistics()) throws -> [MotabCompletion] {
+        try generate(prompts: prompts, options: options, seeds: seeds,
+                     studentPriors: [EntropyStatistics](repeating: prior, count: prompts.count),
+                     teacherPriors: [EntropyStatistics](repeating: EntropyStatistics(), count: prompts.count))
+    }
+
+    /// Generates with per-sequence starting statistics for each monitor
+    /// (`distillation.boundary` `family` / `global`: the persistent statistics of
+    /// each prompt's key, with `settings.monitor.frozen` set).
+    public func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
+                         studentPriors: [EntropyStatistics], teacherPriors: [EntropyStatistics]) throws -> [MotabCompletion] {
+        precondition(studentPriors.count == prompts.count && teacherPriors.count == prompts.count,
+                     "MOTAB: \(prompts.count) prompts but \(studentPriors.count) student and \(teacherPriors.count) teacher priors")
         // The student decodes on packed weights, as `Model.generate` does (same bits when no one intervenes).
-        try model.withPackedDecodeWeights(rows: prompts.count) {
-            try generateOnPackedWeights(prompts: prompts, options: options, seeds: seeds, prior: prior)
+        return try model.withPackedDecodeWeights(rows: prompts.count) {
+            try generateOnPackedWeights(prompts: prompts, options: options, seeds: seeds,
+                                        studentPriors: studentPriors, teacherPriors: teacherPriors)
         }
     }
 
     private func generateOnPackedWeights(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64],
-                                         prior: EntropyStatistics) throws -> [MotabCompletion] {
+                                         studentPriors: [EntropyStatistics], teacherPriors: [EntropyStatistics]) throws -> [MotabCompletion] {
         precondition(prompts.count == seeds.count, "MOTAB: \(prompts.count) prompts but \(seeds.count) seeds")
         precondition(prompts.allSatisfy { !$0.isEmpty }, "MOTAB: empty prompt")
         let B = prompts.count, V = model.config.vocabSize
@@ -88,9 +104,13 @@ public final class MotabRollout {
         for s in 0..<cache.slots { cache.reset(slot: s) }
         var rngs = seeds.map { Rng(seed: $0) }
         let trigger = settings.trigger, boundary = settings.boundaryTokens
-        let studentMonitor = trigger.watchesStudent ? EntropyMonitor(settings: settings.monitor, prior: prior) : nil
-        let teacherMonitor = trigger.watchesTeacher ? EntropyMonitor(settings: settings.monitor) : nil
-        var seqs = prompts.map { MotabSequence(prompt: $0, student: studentMonitor, teacher: teacherMonitor) }
+        var seqs = prompts.indices.map { i in
+            MotabSequence(prompt: prompts[i],
+                          student: trigger.watchesStudent ? EntropyMonitor(settings: settings.monitor, prior: studentPriors[i]) : nil,
+                          teacher: trigger.watchesTeacher ? EntropyMonitor(settings: settings.monitor, prior: teacherPriors[i]) : nil)
+        }
+        // The random trigger's coins: their own streams, so the sampled tokens equal an unmonitored rollout's until the first stray.
+        var coins = seeds.map { Rng(seed: SeedMixer.derive(run: $0, purpose: 0x5241_4E44)) }
         let temperature = options.greedy ? 1 : options.temperature
         let scratch = FlatBuffer(count: Parallel.workers * 2 * V)
         // Prefill; rowOf[i] = the logits row predicting sequence i's next token.
@@ -135,6 +155,10 @@ public final class MotabRollout {
                 let monitored = settings.monitorEnabled && seqs[i].out.interventions.count < settings.maxInterventions
                 if monitored && !stop, let s = seqs[i].observeStudent(d.entropy, isBoundary: isBoundary) {
                     strays.append(Stray(seq: i, s: s, by: .student))
+                    continue
+                }
+                if monitored && !stop && trigger == .random && coins[i].uniform() < settings.randomRate {
+                    strays.append(Stray(seq: i, s: n - 1, by: .random))
                     continue
                 }
                 let full = n >= options.maxNewTokens || seqs[i].prompt.count + n >= cache.maxLen
@@ -233,12 +257,15 @@ public final class MotabRollout {
     /// with `fullRows` the teacher's whole log-softmax row at every response
     /// position (the `full` estimator; top-k = V, so for small vocabularies).
     /// Teacher tokens keep the log-probs the teacher wrote them with.
-    public func scoreWithTeacher(prompts: [[Int32]], completions: inout [MotabCompletion], fullRows: Bool = false) throws {
+    /// With `entropies`, also the teacher's entropy at every response position (`teacherEntropies`).
+    public func scoreWithTeacher(prompts: [[Int32]], completions: inout [MotabCompletion], fullRows: Bool = false,
+                                 entropies: Bool = false) throws {
         precondition(prompts.count == completions.count, "MOTAB: \(prompts.count) prompts for \(completions.count) completions")
         let V = model.config.vocabSize
         let work = completions.indices.filter { !completions[$0].tokens.isEmpty }
         let results = try teacher.score(work.map {
-            ScoreQuery(tokens: prompts[$0] + completions[$0].tokens, from: prompts[$0].count, topK: fullRows ? V : 0)
+            ScoreQuery(tokens: prompts[$0] + completions[$0].tokens, from: prompts[$0].count, topK: fullRows ? V : 0,
+                       entropies: entropies)
         })
         guard results.count == work.count else {
             throw TeacherError("MOTAB: expected \(work.count) teacher scores, found \(results.count)")
@@ -249,6 +276,7 @@ public final class MotabRollout {
                 throw TeacherError("MOTAB: teacher score of sequence \(i) has \(r.logProbs.count) log-probs and \(r.topIds.count) top ids; expected \(n) and \(fullRows ? n * V : 0)")
             }
             for t in 0..<n where completions[i].provenance[t] == 0 { completions[i].teacherLogProbs[t] = r.logProbs[t] }
+            if entropies && r.entropies.count == n { completions[i].teacherEntropies = r.entropies }
             if fullRows {
                 var rows = [Float](repeating: 0, count: n * V)
                 for (k, (id, lp)) in zip(r.topIds, r.topLogProbs).enumerated() { rows[(k / V) * V + Int(id)] = lp }

@@ -24,6 +24,11 @@ public struct MotabSettings: Equatable, Sendable {
     /// step boundary, when this many are waiting, and before the sequence
     /// ends; nil = w. Smaller = earlier detection (shallower rollbacks), more requests.
     public var teacherScoreEvery: Int?
+    /// `distillation.trigger=random`: probability that a student token declares a stray.
+    public var randomRate: Double = 0
+    /// Where the monitors' statistics come from (`distillation.boundary`); with
+    /// `family` / `global` the caller passes priors and `monitor.frozen` is set.
+    public var boundary: DistillationBoundary = .rollout
 
     /// Creates settings.
     public init(monitor: EntropyMonitorSettings = EntropyMonitorSettings(), maxInterventions: Int = 4,
@@ -39,9 +44,12 @@ public struct MotabSettings: Equatable, Sendable {
     /// From the `distillation` section; `on_policy` turns the monitor off.
     /// `boundaryTokens`: the ids of the step separators in the job's tokenizer.
     public init(config c: DistillationConfig, boundaryTokens: Set<Int32>) {
-        self.init(monitor: EntropyMonitorSettings(window: c.window, emaDecay: c.emaDecay, k: c.k, consecutive: c.consecutive),
-                  maxInterventions: c.maxInterventions, teacherMaxTokens: c.teacherMaxTokens,
+        var monitor = EntropyMonitorSettings(window: c.window, emaDecay: c.emaDecay, k: c.k, consecutive: c.consecutive)
+        monitor.frozen = c.boundary != .rollout
+        self.init(monitor: monitor, maxInterventions: c.maxInterventions, teacherMaxTokens: c.teacherMaxTokens,
                   boundaryTokens: boundaryTokens, monitorEnabled: c.mode == .motab, trigger: c.trigger)
+        randomRate = c.randomRate
+        boundary = c.boundary
     }
 
     /// Tokens waiting for the teacher that make a score request on their own.
@@ -54,6 +62,8 @@ public enum MotabTriggerSource: Equatable, Sendable {
     case student
     /// The teacher's entropy on the student's prefix crossed its boundary.
     case teacher
+    /// The random trigger's coin (`distillation.trigger=random`, a control).
+    case random
 }
 
 /// One teacher intervention in a rollout.
@@ -85,6 +95,10 @@ public struct MotabCompletion: Equatable, Sendable {
     /// Per token: the teacher's log-prob; for student tokens NaN unless
     /// `MotabRollout.scoreWithTeacher` filled it in.
     public var teacherLogProbs: [Float]
+    /// Per token: the teacher's entropy at that position, when
+    /// `scoreWithTeacher(entropies: true)` asked for it (persistent teacher
+    /// boundary); else empty.
+    public var teacherEntropies: [Float] = []
     /// (tokens · V) the teacher's full log-softmax row at every response
     /// position, when `scoreWithTeacher(fullRows: true)` asked for it; else empty.
     public var teacherRows: [Float] = []

@@ -11,7 +11,7 @@ struct MotabStepSums {
     /// Every key, so that all ranks reduce the same set whatever they saw.
     static let keys = ["rollouts", "interventions", "discarded_tokens", "teacher_tokens", "response_tokens",
                        "intervened_rollouts", "trigger_tp", "trigger_fp", "trigger_misses", "judged_rollouts",
-                       "teacher_triggered", "teacher_monitor_tokens", "teacher_requests"]
+                       "teacher_triggered", "teacher_monitor_tokens", "teacher_requests", "error_rollouts"]
 
     /// All sums at zero.
     init() { for k in Self.keys { sums.add(k, 0) } }
@@ -35,6 +35,7 @@ struct MotabStepSums {
     mutating func add(_ t: MotabTriggerScoring.Counts) {
         sums.add("trigger_tp", Double(t.truePositives)); sums.add("trigger_fp", Double(t.falsePositives))
         sums.add("trigger_misses", Double(t.misses)); sums.add("judged_rollouts", 1)
+        sums.add("error_rollouts", t.truePositives + t.misses > 0 ? 1 : 0)
     }
 
     /// The `motab/…` metrics (`MotabMetrics.batch`'s definitions over the whole step; trigger
@@ -58,6 +59,9 @@ struct MotabStepSums {
             m["motab/trigger_true_positives"] = v["trigger_tp"]
             m["motab/trigger_false_positives"] = v["trigger_fp"]
             m["motab/missed_errors"] = v["trigger_misses"]
+            // The base rate a trigger's precision is read against: judged rollouts in
+            // which the student made an error (caught by a trigger, or missed).
+            m["motab/base_error_rate"] = v["error_rollouts"] / v["judged_rollouts"]
         }
         return m
     }
@@ -76,15 +80,31 @@ final class MotabGenerator: SequenceGenerator {
     /// The last call's seconds in the teacher's scoring pass.
     private(set) var scoreSeconds = 0.0
 
-    init(rollout: MotabRollout, fullRows: Bool) { self.rollout = rollout; self.fullRows = fullRows }
+    /// Persistent boundary statistics (`distillation.boundary` `family` / `global`), nil for `rollout`.
+    let boundary: MotabBoundaryStore?
+    /// The key of each prompt of a call (its data source); used with `boundary`.
+    let keyOf: ([Int32]) -> String
+
+    init(rollout: MotabRollout, fullRows: Bool, boundary: MotabBoundaryStore? = nil, keyOf: @escaping ([Int32]) -> String = { _ in "all" }) {
+        self.rollout = rollout; self.fullRows = fullRows; self.boundary = boundary; self.keyOf = keyOf
+    }
 
     var maxSeqLen: Int { rollout.model.config.maxSeqLen }
 
     func generate(prompts: [[Int32]], options: SamplingOptions, seeds: [UInt64]) throws -> [GeneratedSequence] {
-        completions = try rollout.generate(prompts: prompts, options: options, seeds: seeds)
+        let keys = boundary.map { b in prompts.map { b.key(keyOf($0)) } } ?? []
+        if let b = boundary {
+            completions = try rollout.generate(prompts: prompts, options: options, seeds: seeds,
+                                               studentPriors: keys.map { b.student.prior($0) },
+                                               teacherPriors: keys.map { b.teacher.prior($0) })
+        } else {
+            completions = try rollout.generate(prompts: prompts, options: options, seeds: seeds)
+        }
         let t = Date()
-        try rollout.scoreWithTeacher(prompts: prompts, completions: &completions, fullRows: fullRows)
+        try rollout.scoreWithTeacher(prompts: prompts, completions: &completions, fullRows: fullRows,
+                                     entropies: boundary != nil && rollout.settings.trigger.watchesTeacher)
         scoreSeconds = Date().timeIntervalSince(t)
+        boundary?.fold(completions, keys: keys)
         return completions.map {
             GeneratedSequence(tokens: $0.tokens, logProbs: $0.logProbs, entropies: $0.entropies, provenance: $0.provenance,
                               teacherLogProbs: $0.teacherLogProbs, teacherRows: $0.teacherRows)

@@ -7,7 +7,7 @@ struct ISPOCluster: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ispo-cluster",
         abstract: "Post-training of reasoning language models on a CPU cluster (ISPO, MOTAB, MoT, …).",
-        subcommands: [Run.self, Bench.self, Info.self, CommSelfTest.self, Generate.self, Export.self, Inspect.self, MergeModels.self, Ledger.self, Detect.self],
+        subcommands: [Run.self, Bench.self, Info.self, CommSelfTest.self, Generate.self, Export.self, Inspect.self, MergeModels.self, Ledger.self, Detect.self, MotabPremise.self],
         defaultSubcommand: Run.self)
 }
 

@@ -16,6 +16,8 @@ enum ConfigReferenceDoc {
         "KLLossType": KLLossType.spellings, "LRSchedulerType": LRSchedulerType.spellings,
         "ISPOSetMode": ISPOSetMode.spellings, "ISPODrift": ISPODrift.spellings,
         "DistillationMode": DistillationMode.spellings, "DistillationTrigger": DistillationTrigger.spellings,
+        "DistillationBoundary": DistillationBoundary.spellings,
+        "MoTBaselineBudget": MoTBaselineBudget.spellings,
         "MergeMethod": MergeMethod.spellings, "MoTBaseline": MoTBaseline.spellings,
         "ComputeDType": ComputeDType.spellings, "CheckpointDType": CheckpointDType.spellings,
         "NaNPolicy": NaNPolicy.spellings, "Pipeline": Pipeline.spellings,

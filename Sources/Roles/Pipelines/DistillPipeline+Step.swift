@@ -45,6 +45,7 @@ extension DistillPipeline {
             metrics["distill/sft_traces"] = Double(kept.count)
         } else {
             metrics.merge(MotabStepSums(sums: reduced).metrics) { $1 }
+            metrics.merge(try boundaryMetrics()) { $1 }
             metrics["timing_s/teacher_score"] = maxima["timing_s/teacher_score"]
             metrics["timing_s/teacher_serve"] = maxima["timing_s/teacher_serve"]
         }
@@ -101,8 +102,12 @@ extension DistillPipeline {
             throw JobError("rank \(ctx.world.rank): rollout rank without a teacher assignment")
         }
         do {
+            // The persistent boundary's key of each prompt: its data source (the engine encodes prompts this way).
+            let sources = Dictionary(try items.map { (try ctx.codec.encode(try ctx.codec.formatPrompt($0.prompt)), $0.dataSource) },
+                                     uniquingKeysWith: { a, _ in a })
             let generator = MotabGenerator(rollout: MotabRollout(model: ctx.model, teacher: source, settings: settings),
-                                           fullRows: estimator == .full)
+                                           fullRows: estimator == .full, boundary: boundaryStore,
+                                           keyOf: { sources[$0] ?? "unknown" })
             var engine = RolloutEngine(codec: ctx.codec, verify: ctx.verify, generator: generator)
             mine.samples = try engine.rollout(items: items, indices: indices, groupSize: ctx.config.rollout.n,
                                               options: ctx.trainingSamplingOptions(), runSeed: ctx.runSeed, step: step,

@@ -45,6 +45,8 @@ final class DistillPipeline: JobPipeline {
     var settings: MotabSettings?
     /// Whether this rank's teacher is the frozen starting student (checkpoints save it).
     var teacherIsFrozenStudent = false
+    /// Rollout ranks, `distillation.boundary` `family` / `global`: the statistics kept across steps.
+    var boundaryStore: MotabBoundaryStore?
 
     /// Checkpoint group of the frozen `student` teacher.
     static let studentTeacherGroup = "teacher"
@@ -103,9 +105,10 @@ final class DistillPipeline: JobPipeline {
         }
         let boundary = Set(try [";", "\n"].flatMap { try ctx.codec.encode($0) })
         settings = MotabSettings(config: d, boundaryTokens: boundary)
+        if ctx.rolloutRanks.contains(ctx.world.rank) { boundaryStore = MotabBoundaryStore(mode: d.boundary, decay: d.boundaryDecay) }
         if ctx.isLeader {
             let from = resumed.map { ", continuing after step \($0.state.step)" } ?? ""
-            print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), estimator \(estimator.rawValue), "
+            print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), boundary \(d.boundary.rawValue), estimator \(estimator.rawValue), "
                   + "teachers on ranks \(ctx.teacherRanks) (\(d.teacherModels.joined(separator: ", ")))\(from)")
         }
     }

@@ -29,10 +29,13 @@ private struct MoTTraceReport: Codable {
 ///    on completion tokens); the branches merge with `merge.merge_method` by an
 ///    allreduce over the teacher ranks, the first teacher rank broadcasts θ̄ to
 ///    every rank, and θ̄ is evaluated.
-/// 3. Baselines (`merge.baseline`): `single` trains θ̄ on the traces of the teacher
-///    with the most correct traces, `union` on all traces pooled, each for as many
-///    optimizer steps per round as all MoT branches together take, on the first
-///    teacher rank.
+/// 3. Baselines (`merge.baseline`), on the first teacher rank: `teacher` trains θ̄
+///    on teacher `merge.teacher_index`'s traces (one single-teacher run; the best
+///    of the K runs is the best-single-teacher baseline, `Launch/mot-experiment.sh`),
+///    `most_traces` on the traces of the teacher with the most correct traces,
+///    `union` on all traces pooled; each for as many optimizer steps per round as
+///    all MoT branches together take (`merge.baseline_budget=steps`) or for E
+///    epochs over its own traces (`epochs`).
 ///
 /// Resume: a checkpoint is saved after a round (`checkpoint.save_freq` counts
 /// rounds), and a rerun continues after the last saved round k. The traces are
@@ -88,9 +91,12 @@ final class MoTPipeline: JobPipeline {
             throw JobError("mot: no teacher wrote a correct trace for the \(mc.tracePrompts) prompts; train stronger "
                            + "teachers (Launch/mot-teachers.sh) or check distillation.teacher_models")
         }
-        // The best single teacher: most correct traces, ties to the lower index.
-        let best = traces.indices.max { (traces[$0].count, -$0) < (traces[$1].count, -$1) }!
-        traceMetrics["mot/best_teacher"] = Double(best)
+        // The teacher with the most correct traces, ties to the lower index (`most_traces`).
+        let mostTraces = traces.indices.max { (traces[$0].count, -$0) < (traces[$1].count, -$1) }!
+        traceMetrics["mot/most_traces_teacher"] = Double(mostTraces)
+        if mc.baseline == .teacher && mc.teacherIndex >= K {
+            throw JobError("merge.teacher_index (\(mc.teacherIndex)) names no teacher: the run has \(K) (0…\(K - 1))")
+        }
         traceMetrics["mot/steps_per_round"] = Double(roundSteps)
         if ctx.isLeader {
             let counts = traces.enumerated().map { "teacher \($0.offset): \($0.element.count)" }.joined(separator: ", ")
@@ -101,24 +107,24 @@ final class MoTPipeline: JobPipeline {
             fflush(stdout)
         }
         let branchComm = try ctx.world.split(color: myBranch == nil ? nil : 0, key: ctx.world.rank)
-        let round = MoTRound(ctx: ctx, traces: traces, branchSteps: branchSteps, best: best, myBranch: myBranch,
+        let round = MoTRound(ctx: ctx, traces: traces, branchSteps: branchSteps, mostTraces: mostTraces, myBranch: myBranch,
                              branchComm: branchComm)
         let saver = CheckpointSaver(ctx: ctx, pipeline: self)
         // Evaluation and checkpoints after every round.
         return try StepLoop(ctx: ctx, saver: saver, evaluator: evaluator).run(resumed: resumed, total: mc.rounds, testFreq: 1) { r in
             let t = Date()
-            let losses = try round.run(r)
+            let mine = try round.run(r)
             try ctx.world.broadcast(ctx.model.parameters.buffer, root: teachers[0])
-            let allLosses = try ctx.world.allreduceSum(losses)
+            // Every rank's round metrics (keys differ by rank) to every rank.
+            let all = try ctx.world.allgatherBytes(Array(try JSONEncoder().encode(mine)))
+                .map { try JSONDecoder().decode([String: Double].self, from: Data($0)) }
             if ctx.isLeader {
                 var m = r == 1 ? traceMetrics : [:]
+                for d in all { m.merge(d) { $1 } }
                 m["mot/round"] = Double(r)
                 m["timing_s/mot_round"] = Date().timeIntervalSince(t)
                 if mc.baseline == .none {
-                    for k in 0..<K { m["mot/branch_\(k)/loss"] = allLosses[k] }
-                    m["mot/branch_loss/mean"] = allLosses.reduce(0, +) / Double(K)
-                } else {
-                    m["mot/train_loss"] = allLosses[0]
+                    m["mot/branch_loss/mean"] = (0..<K).map { m["mot/branch_\($0)/loss"] ?? 0 }.reduce(0, +) / Double(K)
                 }
                 ctx.logStep(r, m)
             }

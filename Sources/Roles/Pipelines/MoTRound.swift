@@ -29,25 +29,33 @@ struct MoTRound {
     let traces: [[MoTTrace]]
     /// Optimizer steps of each branch per round.
     let branchSteps: [Int]
-    /// The single-teacher baseline's teacher.
-    let best: Int
+    /// The `most_traces` baseline's teacher (the most correct traces).
+    let mostTraces: Int
     /// This rank's branch (teacher ranks only).
     let myBranch: Int?
     /// The branch ranks' communicator.
     let branchComm: Communicator?
 
-    /// Runs round `round`; returns the branches' mean training losses (this rank's entry filled).
-    func run(_ round: Int) throws -> [Double] {
+    /// Runs round `round`; returns this rank's metrics: a branch's
+    /// `mot/branch_<k>/loss` (its mean training loss over the round's steps, not
+    /// the merged student's loss), a baseline's `mot/train_loss` (the same for
+    /// the baseline run), and with `merge.probe_prompts` > 0 the `MoTProbe` measurements.
+    func run(_ round: Int) throws -> [String: Double] {
         let mc = ctx.config.merge, model = ctx.model
-        var losses = [Double](repeating: 0, count: traces.count)
+        var metrics: [String: Double] = [:]
         switch mc.baseline {
         case .none:
-            guard let k = myBranch, let bc = branchComm else { return losses }
+            guard let k = myBranch, let bc = branchComm else { return metrics }
             let base = model.parameters.toArray()
             // The batch order depends on the round only: branches on identical traces stay identical.
-            losses[k] = try MoTBranchTraining(ctx: ctx).train(
+            metrics["mot/branch_\(k)/loss"] = try MoTBranchTraining(ctx: ctx).train(
                 traces[k], steps: branchSteps[k],
                 seed: SeedMixer.derive(run: ctx.runSeed, step: UInt64(round), purpose: SeedPurpose.motBranchOrder.rawValue))
+            if mc.probePrompts > 0 {
+                let probe = MoTProbe(ctx: ctx, count: mc.probePrompts)
+                metrics.merge(try probe.branchAccuracy(branch: k)) { $1 }
+                metrics.merge(try probe.barrier(branch: k, comm: bc, traces: traces)) { $1 }
+            }
             let observer = (ctx.observer?.recordsMerges ?? false) ? ctx.observer : nil
             let branch = observer != nil ? model.parameters.toArray() : []
             var roundConfig = mc
@@ -61,15 +69,31 @@ struct MoTRound {
             }
             observer?.didMerge(MoTRoundRecord(round: round, base: base, branch: branch, merge: roundConfig,
                                               merged: model.parameters.toArray()))
-        case .single, .union:
+        case .teacher, .mostTraces, .union:
             if myBranch == 0 {
-                let examples = mc.baseline == .single ? traces[best] : traces.flatMap { $0 }
-                losses[0] = try MoTBranchTraining(ctx: ctx).train(
-                    examples, steps: branchSteps.reduce(0, +),
+                let examples = baselineExamples(mc)
+                metrics["mot/train_loss"] = try MoTBranchTraining(ctx: ctx).train(
+                    examples, steps: baselineSteps(mc, examples: examples.count),
                     seed: SeedMixer.derive(run: ctx.runSeed, step: UInt64(round), purpose: SeedPurpose.motBaselineOrder.rawValue))
             }
         }
-        return losses
+        return metrics
+    }
+
+    /// A baseline's traces: teacher `teacher_index`'s, the most-traces teacher's, or all pooled.
+    func baselineExamples(_ mc: MergeConfig) -> [MoTTrace] {
+        switch mc.baseline {
+        case .teacher: return traces[mc.teacherIndex]
+        case .mostTraces: return traces[mostTraces]
+        default: return traces.flatMap { $0 }
+        }
+    }
+
+    /// A baseline's steps per round: all branches' steps together (`baseline_budget=steps`)
+    /// or E epochs over its own traces (`epochs`).
+    func baselineSteps(_ mc: MergeConfig, examples: Int) -> Int {
+        mc.baselineBudget == .steps ? branchSteps.reduce(0, +)
+            : mc.epochsPerRound * MoTData.stepsPerEpoch(examples, batch: ctx.warmStart.batchSize)
     }
 }
 
