@@ -64,6 +64,11 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     public var advEstimator: AdvantageEstimator = .grpo
     /// Divide group advantages by the group std; false = Dr.GRPO (R − mean). Default: `true`.
     public var normAdvByStdInGRPO: Bool = true
+    /// σ_min, a floor under the group std when dividing by it: Â = (R − mean) / (max(std, σ_min) + ε).
+    /// Keeps small reward differences (ISPO's intrinsic terms in an all-wrong group) from becoming
+    /// unit-size advantages; 0 = plain GRPO. Dr.GRPO is `norm_adv_by_std_in_grpo=false` with
+    /// `actor.loss_agg_mode=seq-mean-token-sum-norm`. Default: `0.0`.
+    public var advStdFloor: Double = 0
     /// DAPO dynamic sampling: drop groups whose rewards are all equal and refill.
     public var filterGroups: FilterGroupsConfig = FilterGroupsConfig()
     /// ISPO's intrinsic-signal reward (METHODS §1).

@@ -122,6 +122,8 @@ extension Config {
         c.require(FilterGroupsConfig.metrics.contains(f.metric), "algorithm.filter_groups.metric (\"\(f.metric)\") "
                     + "must be one of " + FilterGroupsConfig.metrics.joined(separator: ", "))
         c.atLeast("algorithm.filter_groups.max_num_gen_batches", f.maxNumGenBatches, 0, "0 = unlimited")
+        c.require(algorithm.advStdFloor >= 0 && algorithm.advStdFloor.isFinite,
+                  "algorithm.adv_std_floor (\(algorithm.advStdFloor)) must be a finite std ≥ 0")
         let i = algorithm.ispo
         c.require(i.lambdaSeq >= 0 && i.lambdaTok >= 0, "algorithm.ispo.lambda_seq (\(i.lambdaSeq)) and "
                     + "algorithm.ispo.lambda_tok (\(i.lambdaTok)) must be ≥ 0")

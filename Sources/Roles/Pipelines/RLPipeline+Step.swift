@@ -56,7 +56,8 @@ extension RLPipeline {
         metrics["timing_s/sync_weights"] = syncSeconds
         metrics["train/num_gen_batches"] = Double(genBatches)
         let adv = GroupAdvantages.compute(rewards: kept.map(\.reward), groupIds: kept.map(\.groupId),
-                                          normalizeByStd: config.algorithm.normAdvByStdInGRPO)
+                                          normalizeByStd: config.algorithm.normAdvByStdInGRPO,
+                                          stdFloor: config.algorithm.advStdFloor)
         if ctx.isLearner, let lc = ctx.learnerComm, !kept.isEmpty {
             let t = Date()
             metrics.merge(try update(kept, advantages: adv, learners: lc, step: step)) { $1 }
