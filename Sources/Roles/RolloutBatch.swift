@@ -29,6 +29,9 @@ public struct RolloutSample: Equatable, Sendable {
     /// (response tokens · V) the teacher's full log-softmax row at every response
     /// position (the `full` distillation estimator); empty when not asked for.
     public var teacherRows: [Float]
+    /// Per response token: an advantage term added to the rollout's advantage
+    /// (ISPO's `token` credit); empty = none. Set after the gather, not sent.
+    public var tokenAdvantageTerms: [Float] = []
 
     /// Creates a sample.
     public init(promptTokens: [Int32], responseTokens: [Int32], logProbs: [Float], entropies: [Float],
@@ -46,7 +49,7 @@ public struct RolloutSample: Equatable, Sendable {
 /// What a rollout worker sends to the learners for one step: typed, versioned.
 public struct RolloutBatch: Equatable, Sendable {
     /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 3
+    public static let formatVersion = 4
     /// Weight version the samples were drawn with.
     public var weightVersion: Int
     /// RL step.
@@ -79,7 +82,7 @@ public struct RolloutBatch: Equatable, Sendable {
             w.write(s.signals == nil ? 0 : 1)
             if let g = s.signals {
                 w.write(g.hasAnswer ? 1 : 0); w.write(g.sequenceInformation); w.write(g.tokenReward)
-                w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb)
+                w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb); w.write(g.critical)
             }
             w.write(s.teacherLogProbs); w.write(s.teacherRows)
         }
@@ -107,7 +110,7 @@ public struct RolloutBatch: Equatable, Sendable {
             if try r.int() != 0 {
                 signals = IntrinsicSignals(hasAnswer: try r.int() != 0, sequenceInformation: try r.double(),
                                            tokenReward: try r.double(), criticalCount: try r.int(),
-                                           criticalMeanProb: try r.double(), answerProb: try r.double())
+                                           criticalMeanProb: try r.double(), answerProb: try r.double(), critical: try r.int32s())
             }
             let tlp = try r.floats(), rows = try r.floats()
             guard lp.count == rt.count, en.count == rt.count, pv.isEmpty || pv.count == rt.count,
