@@ -35,7 +35,7 @@ extension RLPipeline {
             signalSeconds += batches.map(\.signalSeconds).max() ?? 0
             var samples = batches.flatMap(\.samples).sorted { $0.groupId < $1.groupId }
             shapeRewards(&samples)
-            ispo.apply(&samples, scale: &ispoScale)
+            ispo.apply(&samples, scale: &ispoScale, step: step, seed: ctx.runSeed)
             generated += samples
             if filter.enable {
                 let sel = DynamicSampling.select(values: samples.map(\.reward), groupIds: samples.map(\.groupId))
@@ -55,6 +55,7 @@ extension RLPipeline {
         metrics.merge(ispo.metrics(generated, scale: ispoScale)) { $1 }
         metrics["timing_s/sync_weights"] = syncSeconds
         metrics["train/num_gen_batches"] = Double(genBatches)
+        metrics.merge(ispo.placeTokenCredit(&kept)) { $1 }
         let adv = GroupAdvantages.compute(rewards: kept.map(\.reward), groupIds: kept.map(\.groupId),
                                           normalizeByStd: config.algorithm.normAdvByStdInGRPO,
                                           stdFloor: config.algorithm.advStdFloor)
