@@ -7,6 +7,7 @@
 #   SEEDS="1 2 3 4 5" STEPS=300 Launch/ispo2-experiment.sh
 #   ARMS="grpo ispo-tok jitter" JOBS=1 Launch/ispo2-experiment.sh
 #   CALIBRATE=1 Launch/ispo2-experiment.sh                     # SFT only: the warm start's pass@1 / pass@8 per family
+#   SFT_FROM=runs/ispo2-cal385/sft-s1 Launch/ispo2-experiment.sh  # every seed's RL starts from one warm start
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${BIN:-.build/release/ispo-cluster}"
@@ -44,8 +45,10 @@ arm_flags() {
   esac
 }
 
-# 1. One SFT warm start per seed (evaluated at its end: the calibration numbers).
-for seed in $seeds; do
+# 1. One SFT warm start per seed (evaluated at its end: the calibration numbers),
+#    unless SFT_FROM names one warm start for every seed (then RL seeds differ only in sampling).
+sft_from="${SFT_FROM:-}"
+for seed in $([ -z "$sft_from" ] && echo "$seeds"); do
   sft="$out/sft-s$seed"
   if [ ! -f "$sft/checkpoints/latest_checkpointed_iteration.txt" ]; then
     rm -rf "$sft"
@@ -55,7 +58,7 @@ for seed in $seeds; do
       checkpoint.save_freq=1 checkpoint.resume_mode=disable "${common[@]}" > "$out/sft-s$seed.log" 2>&1 \
       || { tail -5 "$out/sft-s$seed.log" >&2; exit 1; }
   fi
-  grep -E "val-core/.*(mean|pass)@" "$out/sft-s$seed.log" | tail -8 || true
+  grep -E "val-core/.*acc/(mean|pass)@8" "$out/sft-s$seed.log" || true
 done
 [ "${CALIBRATE:-0}" = 1 ] && exit 0
 
@@ -64,7 +67,7 @@ run_arm() {
   local arm=$1 seed=$2 name="${out#runs/}/$1-s$2"
   rm -rf "runs/$name"
   # shellcheck disable=SC2046
-  "$BIN" run --sft-steps 0 trainer.pipeline=rl model.path="$out/sft-s$seed/checkpoints" checkpoint.resume_mode=disable \
+  "$BIN" run --sft-steps 0 trainer.pipeline=rl model.path="${sft_from:-$out/sft-s$seed}/checkpoints" checkpoint.resume_mode=disable \
     trainer.seed="$seed" trainer.experiment_name="$name" trainer.total_steps="$steps" trainer.test_freq="$test_freq" \
     actor.optim.lr="$lr" "${common[@]}" $(arm_flags "$arm") > "$out/$arm-s$seed.log" 2>&1 \
     || { echo "run failed: $out/$arm-s$seed.log" >&2; tail -5 "$out/$arm-s$seed.log" >&2; return 1; }
