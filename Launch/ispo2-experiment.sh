@@ -41,7 +41,8 @@ arm_flags() {
     seq-only) echo "algorithm.ispo.enable=true algorithm.ispo.token_reward=false $floor $centre" ;;
     tok-only) echo "algorithm.ispo.enable=true algorithm.ispo.sequence_signal=false algorithm.ispo.token_credit=token $floor $centre" ;;
     jitter) echo "algorithm.ispo.jitter_control=true $floor $centre" ;;
-    *) echo "unknown arm '$1': expected grpo, drgrpo, ispo-seq, ispo-tok, seq-only, tok-only or jitter" >&2; exit 2 ;;
+    grpo-nosig) echo "$floor" ;;   # GRPO without the signal passes: the cost baseline
+    *) echo "unknown arm '$1': expected grpo, drgrpo, ispo-seq, ispo-tok, seq-only, tok-only, jitter or grpo-nosig" >&2; exit 2 ;;
   esac
 }
 

@@ -153,7 +153,9 @@ def main():
     t = {a: mean_std(per_seed(a, lambda a_, s: step_mean(runs[a_][s][0], "timing_s/step"))) for a in arms}
     print("| step time (s) | " + " | ".join(fmt(t[a], 1, 2) for a in arms) + " |")
     if "grpo" in t and t["grpo"][0]:
-        print("| step time ÷ GRPO | " + " | ".join(f"{t[a][0] / t['grpo'][0]:.2f}" for a in arms) + " |")
+        print("| step time ÷ GRPO (with signal passes) | " + " | ".join(f"{t[a][0] / t['grpo'][0]:.2f}" for a in arms) + " |")
+    if "grpo-nosig" in t and t["grpo-nosig"][0]:
+        print("| step time ÷ GRPO without signal passes | " + " | ".join(f"{t[a][0] / t['grpo-nosig'][0]:.2f}" for a in arms) + " |")
     print()
 
 
