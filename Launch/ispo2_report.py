@@ -154,6 +154,12 @@ def main():
     print("| step time (s) | " + " | ".join(fmt(t[a], 1, 2) for a in arms) + " |")
     if "grpo" in t and t["grpo"][0]:
         print("| step time ÷ GRPO (with signal passes) | " + " | ".join(f"{t[a][0] / t['grpo'][0]:.2f}" for a in arms) + " |")
+    def sig_ratio(a_, s):
+        d = [v for v in runs[a_][s][0].values() if "timing_s/ispo_signals" in v]
+        tot, sig = sum(v["timing_s/step"] for v in d), sum(v["timing_s/ispo_signals"] for v in d)
+        return tot / (tot - sig) if d and tot > sig else None
+    print("| step time ÷ (step time − signal passes), within each run | "
+          + " | ".join(fmt(mean_std(per_seed(a, sig_ratio)), 1, 2) for a in arms) + " |")
     if "grpo-nosig" in t and t["grpo-nosig"][0]:
         print("| step time ÷ GRPO without signal passes | " + " | ".join(f"{t[a][0] / t['grpo-nosig'][0]:.2f}" for a in arms) + " |")
     print()
