@@ -64,6 +64,11 @@ public struct AlgorithmConfig: Codable, Equatable, Sendable {
     public var advEstimator: AdvantageEstimator = .grpo
     /// Divide group advantages by the group std; false = Dr.GRPO (R − mean). Default: `true`.
     public var normAdvByStdInGRPO: Bool = true
+    /// σ_min, a floor under the group std when dividing by it: Â = (R − mean) / (max(std, σ_min) + ε).
+    /// Keeps small reward differences (ISPO's intrinsic terms in an all-wrong group) from becoming
+    /// unit-size advantages; 0 = plain GRPO. Dr.GRPO is `norm_adv_by_std_in_grpo=false` with
+    /// `actor.loss_agg_mode=seq-mean-token-sum-norm`. Default: `0.0`.
+    public var advStdFloor: Double = 0
     /// DAPO dynamic sampling: drop groups whose rewards are all equal and refill.
     public var filterGroups: FilterGroupsConfig = FilterGroupsConfig()
     /// ISPO's intrinsic-signal reward (METHODS §1).
@@ -120,6 +125,16 @@ public struct ISPOConfig: Codable, Equatable, Sendable {
     public var asymmetric: Bool = true
     /// Apply the hallucinated-certainty hinge on wrong rollouts (ablation switch). Default: `true`.
     public var hinge: Bool = true
+    /// Where the token reward goes: `sequence` (into the scalar reward, round one) or
+    /// `token` (an advantage term on the critical tokens only). Default: `sequence`.
+    public var tokenCredit: ISPOTokenCredit = .sequence
+    /// Centre the sequence signal: r_seq = (2R_o − 1)·tanh((I − μ_I)/s) with μ_I the
+    /// running mean of I; false = tanh(I/s) (round one). Default: `false`.
+    public var centreSequence: Bool = false
+    /// The jitter control arm: GRPO's outcome reward plus seeded Gaussian noise whose
+    /// variance matches, each step, the pooled within-group variance of ISPO's intrinsic
+    /// terms λ_s·r_seq + λ_t·r_tok (computed as diagnostics); excludes `enable`. Default: `false`.
+    public var jitterControl: Bool = false
     /// Answer-token probability above which a wrong answer counts as a
     /// hallucinated certainty in the diagnostics. Default: `0.9`.
     public var certaintyThreshold: Double = 0.9
@@ -131,7 +146,7 @@ public struct ISPOConfig: Codable, Equatable, Sendable {
     public static let maxLambdaSum = 0.4
 
     /// Whether the signals are computed at all (`enable` or `diagnostics`).
-    public var computesSignals: Bool { enable || diagnostics }
+    public var computesSignals: Bool { enable || diagnostics || jitterControl }
 }
 
 /// `reward`: shaping of the verifier's outcome.

@@ -44,6 +44,14 @@ public enum ISPOSetMode: String, ConfigChoice {
     case union
 }
 
+/// `algorithm.ispo.token_credit`: where ISPO's token reward lands (METHODS §1).
+public enum ISPOTokenCredit: String, ConfigChoice {
+    /// Added to the rollout's scalar reward, so its advantage covers every token (round one).
+    case sequence
+    /// A group-centred advantage term λ_t·(r_tok − mean) on the critical tokens only.
+    case token
+}
+
 /// `algorithm.ispo.drift`: the drift-from-base measure d_t (METHODS §1).
 public enum ISPODrift: String, ConfigChoice {
     /// |log π_old(o_t) − log π_base(o_t)| of the sampled token.

@@ -122,9 +122,13 @@ extension Config {
         c.require(FilterGroupsConfig.metrics.contains(f.metric), "algorithm.filter_groups.metric (\"\(f.metric)\") "
                     + "must be one of " + FilterGroupsConfig.metrics.joined(separator: ", "))
         c.atLeast("algorithm.filter_groups.max_num_gen_batches", f.maxNumGenBatches, 0, "0 = unlimited")
+        c.require(algorithm.advStdFloor >= 0 && algorithm.advStdFloor.isFinite,
+                  "algorithm.adv_std_floor (\(algorithm.advStdFloor)) must be a finite std ≥ 0")
         let i = algorithm.ispo
         c.require(i.lambdaSeq >= 0 && i.lambdaTok >= 0, "algorithm.ispo.lambda_seq (\(i.lambdaSeq)) and "
                     + "algorithm.ispo.lambda_tok (\(i.lambdaTok)) must be ≥ 0")
+        c.require(!(i.enable && i.jitterControl), "algorithm.ispo.jitter_control is GRPO plus noise: "
+                    + "it cannot be combined with algorithm.ispo.enable=true")
         let sum = i.lambdaSeq + i.lambdaTok
         c.require(sum <= ISPOConfig.maxLambdaSum + 1e-12, "algorithm.ispo.lambda_seq (\(i.lambdaSeq)) + "
                     + "algorithm.ispo.lambda_tok (\(i.lambdaTok)) = \(sum) must be ≤ \(ISPOConfig.maxLambdaSum) so "
@@ -235,6 +239,7 @@ extension Config {
         c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")
         c.atLeast("sft.batch_size", sft.batchSize, 1)
         c.require(sft.lr > 0, "sft.lr (\(sft.lr)) must be > 0")
+        c.inRange("sft.direct_answer_frac", sft.directAnswerFrac, atLeast: 0, atMost: 1, "a fraction of the examples")
         c.atLeast("t3s.examples", t3s.examples, 1)
         c.atLeast("t3s.probe_freq", t3s.probeFreq, 1)
         c.atLeast("t3s.probe_prompts", t3s.probePrompts, 1)

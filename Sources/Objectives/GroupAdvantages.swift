@@ -16,18 +16,24 @@ public enum GroupAdvantages {
         public let std: Double
     }
 
-    /// Â_i = (R_i − mean_g) / (std_g + ε) with the unbiased std of rollout i's
-    /// group (verl `compute_grpo_outcome_advantage`, TRL), or R_i − mean_g
-    /// (Dr.GRPO) when `normalizeByStd` is false (`norm_adv_by_std_in_grpo`).
+    /// Â_i = (R_i − mean_g) / (max(std_g, σ_min) + ε) with the unbiased std of
+    /// rollout i's group (verl `compute_grpo_outcome_advantage`, TRL, for
+    /// σ_min = 0), or R_i − mean_g (Dr.GRPO) when `normalizeByStd` is false
+    /// (`norm_adv_by_std_in_grpo`).
     ///
     /// - rewards: (N) one scalar reward per rollout.
     /// - groupIds: (N) the prompt group of each rollout; any integers, groups
     ///   need not be contiguous.
+    /// - stdFloor: σ_min ≥ 0 (`algorithm.adv_std_floor`): a group whose std is
+    ///   below it is divided by σ_min instead, so differences much smaller
+    ///   than σ_min stay small advantages instead of becoming unit-size ones
+    ///   (METHODS §1). 0 (the default) divides by std_g exactly as before.
     /// - A group whose rewards are all equal gets exactly 0 for every rollout.
     /// - Every group must have at least 2 rollouts (G ≥ 2 is checked as a
     ///   config error upstream; here it is a precondition).
     public static func compute(rewards: [Double], groupIds: [Int], normalizeByStd: Bool,
-                               epsilon: Double = 1e-6) -> [Double] {
+                               stdFloor: Double = 0, epsilon: Double = 1e-6) -> [Double] {
+        precondition(stdFloor >= 0 && stdFloor.isFinite, "GroupAdvantages: std floor \(stdFloor) must be finite and ≥ 0")
         let (stats, slot) = statsAndSlots(rewards: rewards, groupIds: groupIds)
         for s in stats {
             precondition(s.count >= 2, "GroupAdvantages: group \(s.groupId) has \(s.count) rollout; GRPO needs G ≥ 2")
@@ -35,7 +41,7 @@ public enum GroupAdvantages {
         return rewards.indices.map { i in
             let s = stats[slot[i]]
             let centred = rewards[i] - s.mean
-            return normalizeByStd ? centred / (s.std + epsilon) : centred
+            return normalizeByStd ? centred / (max(s.std, stdFloor) + epsilon) : centred
         }
     }
 

@@ -18,12 +18,15 @@ public struct IntrinsicSignals: Equatable, Sendable {
     public var criticalMeanProb: Double
     /// Geometric-mean probability of the answer tokens, exp(mean log π(a | q, z)); 0 without an answer.
     public var answerProb: Double
+    /// The critical tokens C as indices into the response, ascending (`token` credit places r_tok on them).
+    public var critical: [Int32]
 
     /// Creates signals.
     public init(hasAnswer: Bool, sequenceInformation: Double, tokenReward: Double, criticalCount: Int,
-                criticalMeanProb: Double, answerProb: Double) {
+                criticalMeanProb: Double, answerProb: Double, critical: [Int32] = []) {
         self.hasAnswer = hasAnswer; self.sequenceInformation = sequenceInformation; self.tokenReward = tokenReward
         self.criticalCount = criticalCount; self.criticalMeanProb = criticalMeanProb; self.answerProb = answerProb
+        self.critical = critical
     }
 }
 
@@ -87,13 +90,13 @@ public struct IntrinsicSignalWorker {
         let meanProb = critical.isEmpty ? 0 : critical.map { exp(Double(s.logProbs[$0])) }.reduce(0, +) / Double(critical.count)
         guard let answer, let without, !answer.isEmpty else {
             return IntrinsicSignals(hasAnswer: false, sequenceInformation: 0, tokenReward: rTok, criticalCount: critical.count,
-                                    criticalMeanProb: meanProb, answerProb: 0)
+                                    criticalMeanProb: meanProb, answerProb: 0, critical: critical.map(Int32.init))
         }
         let with = Array(s.logProbs[answer])
         let info = ISPOSignals.sequenceInformation(withThinking: with, withoutThinking: without)
         let answerProb = exp(with.map(Double.init).reduce(0, +) / Double(with.count))
         return IntrinsicSignals(hasAnswer: true, sequenceInformation: info, tokenReward: rTok, criticalCount: critical.count,
-                                criticalMeanProb: meanProb, answerProb: answerProb)
+                                criticalMeanProb: meanProb, answerProb: answerProb, critical: critical.map(Int32.init))
     }
 
     /// The answer's token range in the response (stop token excluded) and the

@@ -39,7 +39,8 @@ public struct PackedBatch {
                     let i = t + 1 - p
                     targets[r] = full[t + 1]
                     old[r] = s.logProbs[i]
-                    adv[r] = Float(advantages[b])
+                    adv[r] = s.tokenAdvantageTerms.isEmpty ? Float(advantages[b])
+                        : Float(advantages[b] + Double(s.tokenAdvantageTerms[i]))
                     prov[r] = s.provenance.isEmpty ? 0 : s.provenance[i]
                     count += 1
                 }

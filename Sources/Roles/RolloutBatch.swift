@@ -31,6 +31,9 @@ public struct RolloutSample: Equatable, Sendable {
     public var teacherRows: [Float]
     /// FLaG's score S = log p(correct) − log p(wrong) from the live features (nil when not scored).
     public var flagScore: Double?
+    /// Per response token: an advantage term added to the rollout's advantage
+    /// (ISPO's `token` credit); empty = none. Set after the gather, not sent.
+    public var tokenAdvantageTerms: [Float] = []
 
     /// Creates a sample.
     public init(promptTokens: [Int32], responseTokens: [Int32], logProbs: [Float], entropies: [Float],
@@ -48,7 +51,7 @@ public struct RolloutSample: Equatable, Sendable {
 /// What a rollout worker sends to the learners for one step: typed, versioned.
 public struct RolloutBatch: Equatable, Sendable {
     /// Wire-format version; bump when the encoding changes.
-    public static let formatVersion = 4
+    public static let formatVersion = 5
     /// Weight version the samples were drawn with.
     public var weightVersion: Int
     /// RL step.
@@ -81,7 +84,7 @@ public struct RolloutBatch: Equatable, Sendable {
             w.write(s.signals == nil ? 0 : 1)
             if let g = s.signals {
                 w.write(g.hasAnswer ? 1 : 0); w.write(g.sequenceInformation); w.write(g.tokenReward)
-                w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb)
+                w.write(g.criticalCount); w.write(g.criticalMeanProb); w.write(g.answerProb); w.write(g.critical)
             }
             w.write(s.teacherLogProbs); w.write(s.teacherRows)
             w.write(s.flagScore == nil ? 0 : 1)
@@ -111,7 +114,7 @@ public struct RolloutBatch: Equatable, Sendable {
             if try r.int() != 0 {
                 signals = IntrinsicSignals(hasAnswer: try r.int() != 0, sequenceInformation: try r.double(),
                                            tokenReward: try r.double(), criticalCount: try r.int(),
-                                           criticalMeanProb: try r.double(), answerProb: try r.double())
+                                           criticalMeanProb: try r.double(), answerProb: try r.double(), critical: try r.int32s())
             }
             let tlp = try r.floats(), rows = try r.floats()
             let flagScore: Double? = try r.int() != 0 ? try r.double() : nil

@@ -14,7 +14,7 @@ enum ConfigReferenceDoc {
     static let choices: [String: [String]] = [
         "AdvantageEstimator": AdvantageEstimator.spellings, "LossAggMode": LossAggMode.spellings,
         "KLLossType": KLLossType.spellings, "LRSchedulerType": LRSchedulerType.spellings,
-        "ISPOSetMode": ISPOSetMode.spellings, "ISPODrift": ISPODrift.spellings,
+        "ISPOSetMode": ISPOSetMode.spellings, "ISPODrift": ISPODrift.spellings, "ISPOTokenCredit": ISPOTokenCredit.spellings,
         "DistillationMode": DistillationMode.spellings, "DistillationTrigger": DistillationTrigger.spellings,
         "DistillationBoundary": DistillationBoundary.spellings,
         "MoTBaselineBudget": MoTBaselineBudget.spellings,

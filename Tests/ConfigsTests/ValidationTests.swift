@@ -26,6 +26,15 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    func testAdvStdFloorDefaultsToZeroAndMustBeNonNegative() {
+        XCTAssertEqual(Config.defaults.algorithm.advStdFloor, 0)
+        var c = valid
+        c.algorithm.advStdFloor = -0.1
+        assertOne(c, "algorithm.adv_std_floor (-0.1) must be a finite std ≥ 0")
+        c.algorithm.advStdFloor = 0.1
+        XCTAssertEqual(messages(c), [])
+    }
+
     func testTimeoutsAndGraceAreCheckedByKey() {
         var c = valid
         c.trainer.stepTimeoutS = -1

@@ -28,6 +28,36 @@ final class GroupAdvantagesTests: XCTestCase {
         for (a, e) in zip(adv, expected) { XCTAssertEqual(a, e, accuracy: Self.tolerance) }
     }
 
+    /// σ_min = 0 (the default) is the old formula to the bit: (R − mean) / (std + ε).
+    func testStdFloorZeroIsBitIdenticalToPlainGRPO() {
+        let noisy: [Double] = [0.013, 0.002, 0.0071, 0.0, 1.0, 0.2, 0.9, 0.3, 0.5, 2, -1]
+        let stats = GroupAdvantages.groupStats(rewards: noisy, groupIds: groups)
+        let byId = Dictionary(uniqueKeysWithValues: stats.map { ($0.groupId, $0) })
+        let old = noisy.indices.map { i in (noisy[i] - byId[groups[i]]!.mean) / (byId[groups[i]]!.std + 1e-6) }
+        let plain = GroupAdvantages.compute(rewards: noisy, groupIds: groups, normalizeByStd: true)
+        let floored = GroupAdvantages.compute(rewards: noisy, groupIds: groups, normalizeByStd: true, stdFloor: 0)
+        XCTAssertEqual(plain.map(\.bitPattern), old.map(\.bitPattern))
+        XCTAssertEqual(floored.map(\.bitPattern), old.map(\.bitPattern))
+    }
+
+    /// A group whose std is below σ_min is divided by σ_min; one above it is untouched.
+    func testStdFloorKeepsSmallDifferencesSmall() {
+        // Group 0: {0.02, 0, 0, 0.02}: mean 0.01, std √(4·1e-4 / 3) = 0.011547 < 0.1.
+        // Group 7: {0.5, 2, −1}: std 1.5 > 0.1, unchanged.
+        let r: [Double] = [0.02, 0, 0, 0.02, 0.5, 2, -1]
+        let g = [0, 0, 0, 0, 7, 7, 7]
+        let adv = GroupAdvantages.compute(rewards: r, groupIds: g, normalizeByStd: true, stdFloor: 0.1)
+        let d0 = 0.1 + 1e-6, d7 = 1.5 + 1e-6
+        let expected = [0.01 / d0, -0.01 / d0, -0.01 / d0, 0.01 / d0, 0, 1.5 / d7, -1.5 / d7]
+        for (a, e) in zip(adv, expected) { XCTAssertEqual(a, e, accuracy: Self.tolerance) }
+        // Without the floor the same 0.02 spread becomes a unit-size advantage (≈ ±0.866).
+        let plain = GroupAdvantages.compute(rewards: r, groupIds: g, normalizeByStd: true)
+        XCTAssertEqual(plain[0], 0.01 / (0.0004 / 3).squareRoot(), accuracy: 1e-4)
+        // Dr.GRPO ignores the floor: it never divides.
+        XCTAssertEqual(GroupAdvantages.compute(rewards: r, groupIds: g, normalizeByStd: false, stdFloor: 0.1)[0], 0.01,
+                       accuracy: Self.tolerance)
+    }
+
     func testInterleavedGroupsAndCustomEpsilon() {
         let adv = GroupAdvantages.compute(rewards: [1, 4, 3, 8], groupIds: [3, 5, 3, 5], normalizeByStd: true, epsilon: 0)
         // Group 3: {1, 3}, mean 2, std √2; group 5: {4, 8}, mean 6, std √8.

@@ -95,7 +95,7 @@ final class IntrinsicSignalTests: XCTestCase {
         var s = RolloutSample(promptTokens: [1, 2], responseTokens: [3], logProbs: [-0.5], entropies: [1.2], outcome: 0,
                               reward: 0, groupId: 4, dataSource: "x", prompt: "p", response: "r", groundTruth: "g")
         s.signals = IntrinsicSignals(hasAnswer: true, sequenceInformation: -0.25, tokenReward: 0.4, criticalCount: 3,
-                                     criticalMeanProb: 0.6, answerProb: 0.95)
+                                     criticalMeanProb: 0.6, answerProb: 0.95, critical: [0])
         let plain = RolloutSample(promptTokens: [1], responseTokens: [], logProbs: [], entropies: [], outcome: 1, reward: 1,
                                   groupId: 5, dataSource: "y", prompt: "", response: "", groundTruth: "")
         let batch = RolloutBatch(weightVersion: 2, step: 3, workerRank: 1, samples: [s, plain], signalSeconds: 0.125)

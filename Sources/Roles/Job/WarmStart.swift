@@ -1,6 +1,7 @@
 import Foundation
 import Objectives
 import Optimization
+import Tasks
 
 /// Supervised warm-start settings of a job (`sft.*`; the flags `--sft-steps`,
 /// `--sft-batch`, `--sft-lr` of `run` are aliases).
@@ -36,7 +37,9 @@ struct WarmStartTrainer {
             var all: [(prompt: [Int32], completion: [Int32])] = []
             for i in 0..<B {
                 let (item, completion) = ctx.data.item(step: step, index: i, purpose: SeedPurpose.warmStartData.rawValue)
-                guard let completion else { throw JobError("SFT needs worked solutions; \(item.dataSource) has none") }
+                guard var completion else { throw JobError("SFT needs worked solutions; \(item.dataSource) has none") }
+                if DirectAnswer.isDirect(step: step, index: i, fraction: ctx.config.sft.directAnswerFrac),
+                   let direct = DirectAnswer.completion(from: completion) { completion = direct }
                 all.append((try codec.encode(try codec.formatPrompt(item.prompt)), try codec.encode(completion) + [codec.eos]))
             }
             let normalizer = Double(all.map(\.completion.count).reduce(0, +))

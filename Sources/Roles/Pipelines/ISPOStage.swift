@@ -34,21 +34,21 @@ struct ISPOStage {
     }
 
     /// Replaces each reward by ISPO's composite reward R_o + λ_s·r_seq + λ_t·r_tok
-    /// (R_o including any shaping), after updating the running scale of I with
-    /// this batch. Every rank runs this on the same gathered samples, so the
-    /// scale agrees everywhere.
-    func apply(_ samples: inout [RolloutSample], scale: inout RunningScale) {
+    /// (R_o including any shaping; without λ_t·r_tok under `token` credit), after
+    /// updating the running scale of I with this batch; or, for the jitter
+    /// control, adds the matched noise. Every rank runs this on the same
+    /// gathered samples, so the scale and the noise agree everywhere.
+    func apply(_ samples: inout [RolloutSample], scale: inout RunningScale, step: Int = 0, seed: UInt64 = 0) {
         let i = config
         guard i.computesSignals else { return }
         scale.add(samples.compactMap { $0.signals.flatMap { $0.hasAnswer ? $0.sequenceInformation : nil } })
+        if i.jitterControl { addJitter(&samples, scale: scale, step: step, seed: seed); return }
         guard i.enable else { return }
-        let s = scale.value
         for k in samples.indices {
             guard let g = samples[k].signals else { continue }
             let correct = samples[k].outcome > 0.5
-            let rSeq = i.sequenceSignal && g.hasAnswer
-                ? ISPOSignals.sequenceReward(information: g.sequenceInformation, correct: correct, scale: s) : 0
-            let rTok = i.tokenReward ? g.tokenReward : 0
+            let rSeq = i.sequenceSignal && g.hasAnswer ? sequenceReward(g, correct: correct, scale: scale) : 0
+            let rTok = i.tokenReward && i.tokenCredit == .sequence ? g.tokenReward : 0
             samples[k].reward = ISPOSignals.composite(outcome: samples[k].reward, sequenceReward: rSeq, tokenReward: rTok,
                                                       lambdaSeq: i.lambdaSeq, lambdaTok: i.lambdaTok)
         }
@@ -62,9 +62,7 @@ struct ISPOStage {
         let correct = with.filter { $0.outcome > 0.5 }, wrong = with.filter { $0.outcome <= 0.5 }
         let wrongAnswered = wrong.filter { $0.signals!.hasAnswer }
         let scale = running.value
-        func rSeq(_ s: RolloutSample) -> Double {
-            ISPOSignals.sequenceReward(information: s.signals!.sequenceInformation, correct: s.outcome > 0.5, scale: scale)
-        }
+        func rSeq(_ s: RolloutSample) -> Double { sequenceReward(s.signals!, correct: s.outcome > 0.5, scale: running) }
         return [
             "ispo/critical_set_size": mean(with.map { Double($0.signals!.criticalCount) }),
             "ispo/critical_frac": mean(with.map { Double($0.signals!.criticalCount) / Double(max(1, $0.responseTokens.count)) }),
@@ -81,6 +79,6 @@ struct ISPOStage {
             "ispo/tok_reward_wrong": mean(wrong.map(\.signals!.tokenReward)),
             "ispo/answer_span_frac": mean(with.map { $0.signals!.hasAnswer ? 1 : 0 }),
             "ispo/seq_scale": scale,
-        ]
+        ].merging(roundTwoMetrics(samples, scale: running)) { $1 }
     }
 }

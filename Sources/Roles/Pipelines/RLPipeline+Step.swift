@@ -35,7 +35,7 @@ extension RLPipeline {
             signalSeconds += batches.map(\.signalSeconds).max() ?? 0
             var samples = batches.flatMap(\.samples).sorted { $0.groupId < $1.groupId }
             shapeRewards(&samples)
-            ispo.apply(&samples, scale: &ispoScale)
+            ispo.apply(&samples, scale: &ispoScale, step: step, seed: ctx.runSeed)
             flagStage.penalise(&samples)
             generated += samples
             if filter.enable {
@@ -60,8 +60,10 @@ extension RLPipeline {
         metrics["train/num_gen_batches"] = Double(genBatches)
         metrics.merge(flagStage.metrics(generated)) { $1 }
         if flagStage.config.filter { metrics["flag/filtered"] = Double(flagFiltered.dropped) }
+        metrics.merge(ispo.placeTokenCredit(&kept)) { $1 }
         let adv = GroupAdvantages.compute(rewards: kept.map(\.reward), groupIds: kept.map(\.groupId),
-                                          normalizeByStd: config.algorithm.normAdvByStdInGRPO)
+                                          normalizeByStd: config.algorithm.normAdvByStdInGRPO,
+                                          stdFloor: config.algorithm.advStdFloor)
         if ctx.isLearner, let lc = ctx.learnerComm, !kept.isEmpty {
             let t = Date()
             metrics.merge(try update(kept, advantages: adv, learners: lc, step: step)) { $1 }

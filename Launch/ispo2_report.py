@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Round-two tables of Docs/Results-ISPO.md (Launch/ispo2-experiment.sh).
+
+Reads <exp>/<arm>-s<seed>/metrics.jsonl (runs/ispo2 by default) and prints
+markdown: pass@1 (avg@8) and pass@8 per family at step 0 and at the last
+evaluation, the gains, the hypothesis measures (a)(b)(c) with their verdicts
+under the protocol's thresholds, the diagnostics, and step time ÷ GRPO's.
+
+    python3 Launch/ispo2_report.py runs/ispo2 --arms grpo drgrpo ispo-seq ispo-tok seq-only tok-only jitter
+"""
+import argparse
+import glob
+import math
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from report_common import load_run, mean_std  # noqa: E402
+
+
+def fmt(ms, scale=1.0, digits=1):
+    m, s = ms
+    if m is None:
+        return "–"
+    return f"{scale * m:.{digits}f} ± {scale * s:.{digits}f}"
+
+
+def step_mean(steps, key, lo=None, hi=None):
+    vals = [d[key] for s, d in steps.items() if key in d and (lo is None or s >= lo) and (hi is None or s <= hi)]
+    return statistics.mean(vals) if vals else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("exp", nargs="?", default="runs/ispo2")
+    ap.add_argument("--arms", nargs="+", default=["grpo", "drgrpo", "ispo-seq", "ispo-tok", "seq-only", "tok-only", "jitter"])
+    args = ap.parse_args()
+    runs = {}
+    for arm in args.arms:
+        for path in sorted(glob.glob(os.path.join(args.exp, f"{arm}-s*", "metrics.jsonl"))):
+            seed = int(re.search(r"-s(\d+)$", os.path.dirname(path)).group(1))
+            steps, evals = load_run(path, "actor/grad_norm")
+            if steps and evals:
+                runs.setdefault(arm, {})[seed] = (steps, evals)
+    arms = [a for a in args.arms if a in runs]
+    if not arms:
+        sys.exit(f"no finished runs under {args.exp}")
+    seeds = sorted({s for a in arms for s in runs[a]})
+    last_step = {a: {s: max(runs[a][s][0]) for s in runs[a]} for a in arms}
+    families = sorted({k.split("/")[1] for a in arms for s in runs[a] for e in runs[a][s][1].values()
+                       for k in e if k.startswith("val-core/") and k.split("/")[1] != "all"})
+    n_eval = max(int(k.rsplit("@", 1)[1]) for a in arms for s in runs[a] for e in runs[a][s][1].values()
+                 for k in e if "/acc/mean@" in k)
+    print(f"Arms with finished runs: {', '.join(f'{a} (seeds {sorted(runs[a])}, {min(last_step[a].values())} steps)' for a in arms)}. "
+          f"Mean ± sample std over seeds. pass@1 = avg@{n_eval} at T = 0.6, pass@{n_eval} unbiased; "
+          f"64 held-out prompts per family.\n")
+
+    def ev(arm, seed, fam, metric, which):
+        evals = runs[arm][seed][1]
+        s = min(evals) if which == "first" else max(evals)
+        return evals[s].get(f"val-core/{fam}/acc/{metric}")
+
+    def per_seed(arm, f):
+        return [f(arm, s) for s in sorted(runs[arm])]
+
+    # Collapse rate per family under GRPO (or the first arm).
+    base = "grpo" if "grpo" in runs else arms[0]
+    collapse = {fam: mean_std(per_seed(base, lambda a, s: step_mean(runs[a][s][0], f"train/{fam}/frac_reward_zero_std")))
+                for fam in families}
+    hardest = max(families, key=lambda f: collapse[f][0] or 0)
+    for metric, label in ((f"mean@{n_eval}", "pass@1"), (f"pass@{n_eval}", f"pass@{n_eval}")):
+        print(f"**{label} (%)**, step 0 → last evaluation (gain):\n")
+        print("| arm | " + " | ".join(f"{fam} (collapse {fmt(collapse[fam], 100, 0)} %)" for fam in families) + " |")
+        print("|---|" + "---|" * len(families))
+        for arm in arms:
+            cells = []
+            for fam in families:
+                first = mean_std(per_seed(arm, lambda a, s: ev(a, s, fam, metric, "first")))
+                last = mean_std(per_seed(arm, lambda a, s: ev(a, s, fam, metric, "last")))
+                gain = mean_std(per_seed(arm, lambda a, s: (ev(a, s, fam, metric, "last") or 0) - (ev(a, s, fam, metric, "first") or 0)))
+                cells.append(f"{fmt(first, 100)} → {fmt(last, 100)} ({fmt(gain, 100)})")
+            print(f"| {arm} | " + " | ".join(cells) + " |")
+        print()
+
+    # Hypotheses.
+    print(f"**Hypotheses** (hardest family: {hardest}):\n")
+
+    def window(arm, seed, key, part):
+        steps = runs[arm][seed][0]
+        n = last_step[arm][seed]
+        w = max(1, n // 10)
+        return step_mean(steps, key, 1, w) if part == "early" else step_mean(steps, key, n - w + 1, n)
+
+    print("| arm | (a) Spearman ρ, all-wrong groups (mean ± std; SE) | ρ of r_tok alone | ρ of I alone | groups/step | "
+          "(b) confident wrong, early → late (%) | late − early (pp) |")
+    print("|---|---|---|---|---|---|---|")
+    for arm in arms:
+        rho = per_seed(arm, lambda a, s: step_mean(runs[a][s][0], "ispo/spearman_intrinsic_vs_partial"))
+        m = mean_std(rho)
+        se = (m[1] / math.sqrt(len([r for r in rho if r is not None]))) if m[0] is not None else None
+        tok = mean_std(per_seed(arm, lambda a, s: step_mean(runs[a][s][0], "ispo/spearman_tok_vs_partial")))
+        info = mean_std(per_seed(arm, lambda a, s: step_mean(runs[a][s][0], "ispo/spearman_seqinfo_vs_partial")))
+        groups = mean_std(per_seed(arm, lambda a, s: step_mean(runs[a][s][0], "ispo/spearman_groups")))
+        early = mean_std(per_seed(arm, lambda a, s: window(a, s, "ispo/wrong_confident_frac", "early")))
+        late = mean_std(per_seed(arm, lambda a, s: window(a, s, "ispo/wrong_confident_frac", "late")))
+        diff = mean_std(per_seed(arm, lambda a, s: (window(a, s, "ispo/wrong_confident_frac", "late") or 0)
+                                 - (window(a, s, "ispo/wrong_confident_frac", "early") or 0)))
+        verdict = "–" if m[0] is None else ("passes" if m[0] > 0 and se is not None and m[0] > 2 * se else "fails")
+        print(f"| {arm} | {fmt(m, 1, 3)}; SE {se if se is None else f'{se:.3f}'} ({verdict}) | {fmt(tok, 1, 3)} | {fmt(info, 1, 3)} | "
+              f"{fmt(groups, 1, 1)} | {fmt(early, 100)} → {fmt(late, 100)} | {fmt(diff, 100)} |")
+    print()
+
+    def gains(arm, metric):
+        return per_seed(arm, lambda a, s: (ev(a, s, hardest, metric, "last") or 0) - (ev(a, s, hardest, metric, "first") or 0))
+
+    lines = []
+    for ispo in [a for a in ("ispo-seq", "ispo-tok") if a in runs]:
+        for metric, label in ((f"mean@{n_eval}", "pass@1"), (f"pass@{n_eval}", f"pass@{n_eval}")):
+            g = mean_std(gains(ispo, metric))
+            parts = []
+            ok = True
+            for other in [a for a in ("jitter", "grpo") if a in runs]:
+                o = mean_std(gains(other, metric))
+                margin = 2 * max(g[1], o[1])
+                beat = g[0] - o[0] > margin
+                ok = ok and beat
+                parts.append(f"vs {other} {100 * (g[0] - o[0]):+.1f} pp (needs > {100 * margin:.1f})")
+            lines.append(f"- (c) {ispo}, {label} gain on {hardest}: {100 * g[0]:+.1f} ± {100 * g[1]:.1f} pp; "
+                         + "; ".join(parts) + f" → {('passes' if ok else 'fails') if parts else 'no comparison arm'}")
+    print("\n".join(lines) + "\n")
+
+    # Diagnostics and cost.
+    print("**Diagnostics** (means over all steps) and **cost**:\n")
+    keys = [("frac_reward_zero_std", "outcome-level zero-std fraction", 3),
+            ("effective_zero_adv_frac", "effective zero-advantage fraction (scalar rewards)", 3),
+            ("ispo/grad_norm_equal_groups", "‖g‖ from equal-outcome groups", 3),
+            ("actor/grad_norm", "‖g‖ total", 3),
+            ("ispo/seq_info_group_std", "I's std within groups", 3),
+            ("ispo/seq_info_correct", "I, correct rollouts", 3),
+            ("ispo/seq_info_wrong", "I, wrong rollouts", 3),
+            ("ispo/intrinsic_var", "within-group variance of the intrinsic term", 5),
+            ("ispo/token_credit_abs", "mean abs(δ) of token credit", 4),
+            ("ispo/wrong_critical_prob", "π on critical tokens of wrong rollouts", 3),
+            ("ispo/wrong_partial_steps", "correct leading steps of wrong rollouts in all-wrong groups", 2),
+            ("train/outcome_acc", "training outcome accuracy", 3)]
+    print("| measure | " + " | ".join(arms) + " |")
+    print("|---|" + "---|" * len(arms))
+    for key, label, digits in keys:
+        print(f"| {label} | " + " | ".join(fmt(mean_std(per_seed(a, lambda a_, s: step_mean(runs[a_][s][0], key))), 1, digits)
+                                           for a in arms) + " |")
+    t = {a: mean_std(per_seed(a, lambda a_, s: step_mean(runs[a_][s][0], "timing_s/step"))) for a in arms}
+    print("| step time (s) | " + " | ".join(fmt(t[a], 1, 2) for a in arms) + " |")
+    if "grpo" in t and t["grpo"][0]:
+        print("| step time ÷ GRPO (with signal passes) | " + " | ".join(f"{t[a][0] / t['grpo'][0]:.2f}" for a in arms) + " |")
+    def sig_ratio(a_, s):
+        d = [v for v in runs[a_][s][0].values() if "timing_s/ispo_signals" in v]
+        tot, sig = sum(v["timing_s/step"] for v in d), sum(v["timing_s/ispo_signals"] for v in d)
+        return tot / (tot - sig) if d and tot > sig else None
+    print("| step time ÷ (step time − signal passes), within each run | "
+          + " | ".join(fmt(mean_std(per_seed(a, sig_ratio)), 1, 2) for a in arms) + " |")
+    if "grpo-nosig" in t and t["grpo-nosig"][0]:
+        print("| step time ÷ GRPO without signal passes | " + " | ".join(f"{t[a][0] / t['grpo-nosig'][0]:.2f}" for a in arms) + " |")
+    print()
+
+
+if __name__ == "__main__":
+    main()
