@@ -126,11 +126,13 @@ def main():
     ap.add_argument("--model", required=True, help="the GGUF file or an `ispo-cluster export` folder")
     ap.add_argument("--max-new-tokens", type=int, default=512, help="as rollout.max_new_tokens of the run")
     ap.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N rows (to split the work)")
     ap.add_argument("--output", default=None, help="reference generations (JSONL); default <generations>.reference.jsonl")
     ap.add_argument("--show", type=int, default=5, help="differing generations to explain")
     ap.add_argument("--batch", type=int, default=10, help="prompts per generate call (left-padded)")
-    ap.add_argument("--reuse", default=None,
-                    help="reference generations written earlier: rows whose prompt_ids equal ours are not generated again")
+    ap.add_argument("--reuse", action="append", default=[],
+                    help="reference generations written earlier (this script's output or its .raw file; repeatable): "
+                         "rows whose prompt_ids equal ours are not generated again")
     ap.add_argument("--questions", action="store_true",
                     help="GENERATIONS is GSM8K's test.jsonl: render its questions with transformers' apply_chat_template "
                          "and our default wording, generate, and write --output only (to run both sides at once; "
@@ -141,6 +143,7 @@ def main():
     torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
     rows = [json.loads(line) for line in open(args.generations) if line.strip()]
     rows = rows[: args.limit] if args.limit else rows
+    rows = rows[args.skip:]
     model, tok = load_model(args.model)
     if args.questions:
         rows = [question_row(i, q, tok) for i, q in enumerate(rows)]
@@ -153,18 +156,23 @@ def main():
 
     out_path = args.output or args.generations.replace(".jsonl", ".reference.jsonl")
     reused = {}
-    if args.reuse:
-        for line in open(args.reuse):
+    for path in args.reuse:
+        for line in open(path):
             x = json.loads(line)
             reused[tuple(x["prompt_ids"])] = x
     start = time.time()
     todo = [r for r in rows if tuple(r["prompt_ids"]) not in reused]
     print(f"reusing {len(rows) - len(todo)} reference generations, generating {len(todo)}", flush=True)
-    for b in range(0, len(todo), args.batch):
-        for r, new in zip(todo[b: b + args.batch], generate(model, [r["prompt_ids"] for r in todo[b: b + args.batch]],
-                                                           args.max_new_tokens, stop, tok.pad_token_id)):
-            reused[tuple(r["prompt_ids"])] = {"group_id": r["group_id"], "prompt_ids": r["prompt_ids"], "response_ids": new}
-        print(f"  {min(b + args.batch, len(todo))}/{len(todo)}  {time.time() - start:.0f} s", flush=True)
+    # Each batch is appended to <output>.raw as it completes, so an interrupted run is resumed with --reuse.
+    with open(out_path + ".raw", "a") as raw:
+        for b in range(0, len(todo), args.batch):
+            for r, new in zip(todo[b: b + args.batch], generate(model, [r["prompt_ids"] for r in todo[b: b + args.batch]],
+                                                               args.max_new_tokens, stop, tok.pad_token_id)):
+                x = {"group_id": r["group_id"], "prompt_ids": r["prompt_ids"], "response_ids": new}
+                reused[tuple(r["prompt_ids"])] = x
+                raw.write(json.dumps(x) + "\n")
+            raw.flush()
+            print(f"  {min(b + args.batch, len(todo))}/{len(todo)}  {time.time() - start:.0f} s", flush=True)
     seconds = time.time() - start
     refs = []
     with open(out_path, "w") as out:
