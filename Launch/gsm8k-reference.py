@@ -194,8 +194,12 @@ def main():
     theirs = sum(x["correct"] for x in refs)
     identical = sum(r["response_ids"] == x["response_ids"] for r, x in zip(rows, refs))
     prompts_alike = sum(x["prompt_tokenizes_alike"] for x in refs)
+    # Our rendering of the model's Jinja template against transformers' own, on the same user message.
+    rendered_alike = sum(tok.apply_chat_template([{"role": "user", "content": r["prompt"]}], tokenize=False,
+                                                 add_generation_prompt=True) == r["rendered_prompt"] for r in rows)
     print(f"\nreference generation: {seconds:.0f} s on {torch.get_num_threads()} thread(s); written to {out_path}")
-    print(f"prompts the reference tokenizer encodes to our ids: {prompts_alike}/{n}")
+    print(f"prompts rendered alike by transformers' apply_chat_template: {rendered_alike}/{n}; "
+          f"encoded to our ids by its tokenizer: {prompts_alike}/{n}")
     print(f"ispo-cluster  (this script's rule): {ours_py}/{n} = {100 * ours_py / n:.1f}%")
     print(f"ispo-cluster  (its own verifier):   {ours_verifier}/{n} = {100 * ours_verifier / n:.1f}%")
     print(f"transformers  (this script's rule): {theirs}/{n} = {100 * theirs / n:.1f}%")
