@@ -27,6 +27,7 @@ extension Config {
         checkActor(&c)
         checkAlgorithm(&c)
         checkModelAndData(&c)
+        for p in data.prompt.problems { c.require(false, p) }
         checkRewardDistillationMerge(&c)
         checkRun(&c)
         if c.problems.isEmpty, let memoryBytes, let problem = memoryProblem(memoryBytes: memoryBytes) {

@@ -11,6 +11,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var valFiles: [String] = []
     /// Field of a JSONL record that holds the prompt. Default: `prompt`.
     public var promptKey: String = "prompt"
+    /// How benchmark questions are worded and wrapped for the model.
+    public var prompt: PromptConfig = PromptConfig()
     /// Longest prompt, in tokens. Default: `512`.
     public var maxPromptLength: Int = 512
     /// Longest response, in tokens. Default: `256`.

@@ -1,3 +1,4 @@
+import Configs
 import Foundation
 import Tasks
 import Tensors
@@ -17,6 +18,8 @@ public struct PromptData {
     }
     let sources: [Source]
     let runSeed: UInt64
+    /// The user message of each question (`data.prompt`).
+    let wording: QuestionWording
 
     /// Validation prompts drawn from a synthetic family (an endless stream)
     /// when `validation(countPerSource:)` is given nil.
@@ -25,13 +28,18 @@ public struct PromptData {
     /// Parses `specs` (see the type comment). `root` is the repository root (for
     /// the data cache and relative paths); `key` names the config key the specs
     /// came from in error messages (`data.train_files`, `data.val_files`).
-    /// Benchmark prompts get the instruction of their answer format appended
-    /// when `instruction` is set; verl files are used as written (verl's
-    /// preprocessing already put the instruction in the prompt).
-    public init(specs: [String], root: String, maxSamples: Int?, runSeed: UInt64, instruction: Bool = true,
+    /// Benchmark questions are worded by `prompt.template` (or their
+    /// `prompt.benchmarks` entry), by default with the instruction of their
+    /// answer format appended; synthetic questions as written unless
+    /// `prompt.benchmarks.synthetic` is set; verl files are used as written
+    /// (verl's preprocessing already put the instruction in the prompt).
+    public init(specs: [String], root: String, maxSamples: Int?, runSeed: UInt64, prompt: PromptConfig = PromptConfig(),
                 key: String = "data.train_files") throws {
         guard !specs.isEmpty else { throw PromptDataError("data: no files given; set data.train_files, e.g. [synthetic:addition:3] or [gsm8k_train]") }
         self.runSeed = runSeed
+        let wording: QuestionWording
+        do { wording = try QuestionWording(prompt) } catch { throw PromptDataError("\(error)") }
+        self.wording = wording
         sources = try specs.map { spec in
             if spec.hasPrefix("synthetic:") {
                 do {
@@ -47,10 +55,9 @@ public struct PromptData {
             do { examples = try BenchmarkSuite.load(spec, root: root, maxSamples: maxSamples) } catch let e as DataLoadError {
                 throw PromptDataError("\(key): \(e)")
             }
-            let items = examples.map { e -> PromptItem in
-                let format = AnswerFormat.forSource(e.dataSource)
-                let text = instruction ? e.prompt + "\n" + BenchmarkSuite.instruction(for: format) : e.prompt
-                return PromptItem(prompt: text, groundTruth: e.groundTruth, dataSource: e.dataSource)
+            let items = examples.map { e in
+                PromptItem(prompt: wording.benchmark(e.prompt, dataSource: e.dataSource), groundTruth: e.groundTruth,
+                           dataSource: e.dataSource)
             }
             return .fixed(name: spec, items: items, completions: examples.map { $0.extraInfo["solution"] ?? $0.extraInfo["answer"] })
         }
@@ -104,7 +111,7 @@ public struct PromptData {
         case .synthetic(let family):
             var rng = Rng(seed: SeedMixer.derive(run: runSeed, step: UInt64(step), sample: UInt64(index), purpose: 100 + purpose))
             let p = family.sample(&rng)
-            return (PromptItem(prompt: p.prompt, groundTruth: p.answer, dataSource: family.spec), p.completion)
+            return (PromptItem(prompt: wording.synthetic(p.prompt), groundTruth: p.answer, dataSource: family.spec), p.completion)
         case .fixed(_, let items, let completions):
             // Epoch-wise permutation of the file, seeded by the run.
             let k = step * 1_000_003 + index
@@ -130,7 +137,7 @@ public struct PromptData {
             switch source {
             case .synthetic(let family):
                 var rng = Rng(seed: SeedMixer.derive(run: runSeed, sample: UInt64(s), purpose: 300))
-                out += (0..<(count ?? Self.syntheticValidationCount)).map { _ in let p = family.sample(&rng); return PromptItem(prompt: p.prompt, groundTruth: p.answer, dataSource: family.spec) }
+                out += (0..<(count ?? Self.syntheticValidationCount)).map { _ in let p = family.sample(&rng); return PromptItem(prompt: wording.synthetic(p.prompt), groundTruth: p.answer, dataSource: family.spec) }
             case .fixed(_, let items, _):
                 out += count.map { Array(items.prefix($0)) } ?? items
             }

@@ -15,6 +15,7 @@ enum StudentModel {
     static func load(config: Config, runSeed: UInt64) throws -> (Model, TextCodec) {
         let need = config.data.maxPromptLength + config.data.maxResponseLength
         if config.model.usesTinyModel {
+            try PromptWrappingSetup.checkCharacterLevel(config.data.prompt)
             let codec = try CharCodec(alphabet: syntheticAlphabet)
             let t = config.model.tiny
             let mc = ModelConfig(vocabSize: codec.vocabSize, dim: t.dim, layers: t.layers, heads: t.heads,
@@ -26,6 +27,7 @@ enum StudentModel {
         let path = config.model.path
         if CheckpointResolver.isCheckpointLocation(path) {
             // A tiny model's checkpoint: its weights (and architecture) start this run.
+            try PromptWrappingSetup.checkCharacterLevel(config.data.prompt)
             let codec = try CharCodec(alphabet: syntheticAlphabet)
             return (try checkpointStudent(path: path, keepLayers: config.model.keepLayers, vocabSize: codec.vocabSize,
                                           need: need), codec)
@@ -36,7 +38,11 @@ enum StudentModel {
             remedy: "Lower data.max_prompt_length or data.max_response_length, or use a model with a longer context.")
         let loaded = try ModelLoading.load(path: path, maxSeqLen: need + 64, checkFinite: config.model.checkFinite,
                                            contextSource: context)
-        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), BPECodec(tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate))
+        let prompt = config.data.prompt
+        let codec = BPECodec(tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate,
+                             wrapping: try PromptWrappingSetup.wrapping(prompt, modelTemplate: loaded.chatTemplate),
+                             system: prompt.system)
+        return (try keeping(config.model.keepLayers, of: loaded.model, source: path), codec)
     }
 
     /// The model saved in checkpoint `path`, checked against the built-in

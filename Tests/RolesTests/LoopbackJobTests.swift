@@ -63,6 +63,12 @@ final class LoopbackJobTests: XCTestCase {
                     XCTAssertNotNil(row[key] as? String, "generations/\(step).jsonl lacks \(key)")
                 }
                 XCTAssertTrue((row["data_source"] as? String)?.hasPrefix("addition") ?? false)
+                // The exact model input and output: the char codec renders no template, so the
+                // rendered prompt is the task text; the ids are the tokens generated.
+                XCTAssertEqual(row["rendered_prompt"] as? String, row["prompt"] as? String)
+                let promptIDs = try XCTUnwrap(row["prompt_ids"] as? [Int]), responseIDs = try XCTUnwrap(row["response_ids"] as? [Int])
+                XCTAssertEqual(promptIDs.count, (row["prompt"] as? String)?.count)
+                XCTAssertEqual(responseIDs.count, row["response_tokens"] as? Int)
             }
             let correct = rows.filter { $0["correct"] as? Bool == true }.count
             XCTAssertEqual(Double(correct) / 6, try XCTUnwrap(metrics["val-core/all/acc/mean@1"]), accuracy: 1e-12)

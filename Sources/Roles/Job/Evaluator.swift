@@ -46,7 +46,7 @@ struct Evaluator {
         }
         // Every validation generation, for reading what the model answered (trainer.dump_rollouts).
         if ctx.config.trainer.dumpRollouts, let dir = ctx.runDirectory {
-            try GenerationDump.write(all, extracted: extracted, step: step, directory: dir)
+            try GenerationDump.write(all, extracted: extracted, codec: ctx.codec, step: step, directory: dir)
         }
         var metrics = EvalMetrics.perSource(evalSamples)
         let n = max(1, vk.n)

@@ -77,9 +77,11 @@ final class JobContext {
             if let problem = config.memoryProblem(model: dims, memoryBytes: memoryBytes) { throw JobError(problem.message) }
         }
         data = try PromptData(specs: config.data.trainFiles, root: root,
-                              maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed)
+                              maxSamples: config.data.maxSamples > 0 ? config.data.maxSamples : nil, runSeed: runSeed,
+                              prompt: config.data.prompt)
         let valData = config.data.valFiles.isEmpty ? data
-            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed, key: "data.val_files")
+            : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed,
+                             prompt: config.data.prompt, key: "data.val_files")
         validation = valData.validation(countPerSource: config.data.valBatchSize)
         verifier = AnswerVerifier(timeout: config.reward.timeoutSeconds)
         let total = config.trainer.totalSteps ?? 0
