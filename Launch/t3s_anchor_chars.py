@@ -41,10 +41,14 @@ def main():
     summary = subprocess.run([a.bin, "ledger", a.run], check=True, capture_output=True, text=True).stdout
     total, anchored = collections.Counter(), collections.Counter()
     for line in summary.splitlines():
-        m = re.match(r"^\d+: \d+/\d+ anchors\s+(\".*\")$", line)
+        m = re.match(r"^\d+: (\d+)/(\d+) anchors\s+(\".*\")$", line)
         if not m:
             continue
-        for ch, anchor in tokens(m.group(1)):
+        toks = tokens(m.group(3))
+        # The end token decodes to "": shown as "[]" when it is an anchor, not at all when not.
+        toks += [("<eos>", False)] * (int(m.group(2)) - len(toks))
+        assert sum(a for _, a in toks) == int(m.group(1)), line
+        for ch, anchor in toks:
             total[ch] += 1
             anchored[ch] += anchor
     n_tok, n_anc = sum(total.values()), sum(anchored.values())
