@@ -37,14 +37,19 @@ public let syntheticAlphabet: [Character] = Array("0123456789+-*=:;,.()ACQTcn \n
 /// Merge-of-Thought):
 /// - 0 (default): `7+5=12,c1;4+8+1=13,c1`, column sum and carry;
 /// - 1: `5+7=12;8+4+1=13`, second operand first, carry implied by the sum;
-/// - 2: `7+5=12,2;4+8+1=13,32`, column sum then the result digits written so far.
+/// - 2: `7+5=12,2;4+8+1=13,32`, column sum then the result digits written so far;
+/// - 3: `(7+5) = 12, c 1; (4+8+1) = 13, c 1`, style 0's steps re-phrased: the
+///   same characters other than spaces and parentheses, in the same order (every
+///   digit, `+`, `=`, `,` and carry label kept); only the layout around them
+///   changes. A shift 0 → 3 changes the phrasing, not the procedure (the T3S
+///   testbed; 0 → 1 changes the procedure).
 public struct AdditionTask: Sendable {
     /// Digits per operand.
     public let digits: Int
     /// Trace style, 0..<`AdditionTask.styleCount` (0 = the original).
     public let style: Int
     /// Number of trace styles.
-    public static let styleCount = 3
+    public static let styleCount = 4
 
     /// A family of `digits`-digit additions written in `style`.
     public init(digits: Int, style: Int = 0) {
@@ -68,11 +73,13 @@ public struct AdditionTask: Sendable {
             case 2:
                 written = "\(s % 10)" + written
                 steps.append("\(da)+\(db)\(plusCarry)=\(s),\(written)")
+            case 3: steps.append("(\(da)+\(db)\(plusCarry)) = \(s), c \(s / 10)")
             default: steps.append("\(da)+\(db)\(plusCarry)=\(s),c\(s / 10)")
             }
             carry = s / 10; x /= 10; y /= 10
         }
-        return SyntheticProblem(prompt: "Q:\(a)+\(b)\n", thinking: "T:" + steps.joined(separator: ";") + "\n", answer: "\(a + b)")
+        let separator = style == 3 ? "; " : ";"
+        return SyntheticProblem(prompt: "Q:\(a)+\(b)\n", thinking: "T:" + steps.joined(separator: separator) + "\n", answer: "\(a + b)")
     }
 
     /// A seeded random problem with exactly `digits`-digit operands (leading digit non-zero).
