@@ -178,15 +178,22 @@ struct DetectFeatures: ParsableCommand {
 struct DetectTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a FLaG head on a feature file, holding out questions for early stopping; save it as JSON.")
+        abstract: "Train a FLaG head on a feature file, holding out questions for early stopping; save it as a checkpoint file.",
+        discussion: """
+            The head is written in the checkpoint shard format (Docs/CheckpointFormat.md, "FLaG head file"): \
+            zstd-compressed, CRC-checked on read, written atomically, with K, the dimensions, the feature layout, \
+            the layer and the standardiser in its metadata. `detect eval --head` and `flag.head=<path>` read it.
+            """)
 
     @Option(help: "The feature JSONL.") var features: String
-    @Option(help: "The head file to write (JSON, format_version 1).") var output: String
+    @Option(help: "The head file to write (checkpoint shard format, e.g. head.shard).") var output: String
+    @Option(help: "The --layer the features were extracted at (recorded in the head; flag.layer must match it).") var layer: Int?
     @OptionGroup var head: DetectHeadOptions
 
     func run() throws {
         let data = try head.load(features)
-        let file = head.trainFLaG(data, weights: FLaGLossWeights(rank: head.lambdaRank, balance: head.lambdaBal))
+        var file = head.trainFLaG(data, weights: FLaGLossWeights(rank: head.lambdaRank, balance: head.lambdaBal))
+        file.layer = layer
         try file.write(path: output)
         print("detect train: \(data.count) answers, K=\(head.k), \(file.epochs) epochs, validation AUROC "
               + "\(file.validationAUROC.map { String(format: "%.4f", $0) } ?? "n/a (one class)"); wrote \(output)")
