@@ -25,7 +25,8 @@ struct DetectHeadOptions: ParsableArguments {
     @Option(help: "λ_bal, weight of the routing balance (KL of mean routing from uniform).") var lambdaBal = 0.01
     @Option(help: "Routing temperature T.") var temperature = 1.0
     @Option(help: "d_p of a learned projection of the representation features (0 = none).") var projection = 0
-    @Option(help: "AdamW learning rate.") var lr = 3e-3
+    @Option(help: "AdamW learning rate (features are standardised; 3e-3, the earlier default, undertrains small sets: Docs/Results-FLaG.md).")
+    var lr = 0.03
     @Option(help: "AdamW weight decay.") var weightDecay = 1e-2
     @Option(help: "Maximum epochs.") var epochs = 200
     @Option(help: "Epochs without a better validation AUROC (ties: lower BCE) before stopping.") var patience = 20
