@@ -4,7 +4,7 @@ import Objectives
 import Roles
 import Tensors
 
-/// `ispo-cluster detect features|train|eval`: the FLaG hallucination-detection
+/// `ispo-cluster detect features|train|eval|head`: the FLaG hallucination-detection
 /// head on a frozen model (METHODS.md §7).
 ///
 /// Feature file (`features` writes it, the others read it): JSONL, one answer a
@@ -15,7 +15,7 @@ struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
         abstract: "FLaG hallucination detection: extract features from a model, train the head, evaluate it against baselines.",
-        subcommands: [DetectFeatures.self, DetectTrain.self, DetectEval.self])
+        subcommands: [DetectFeatures.self, DetectTrain.self, DetectEval.self, DetectHead.self])
 }
 
 /// Options shared by `train` and `eval`.

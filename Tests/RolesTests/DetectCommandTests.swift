@@ -1,4 +1,5 @@
 import Foundation
+import Roles
 import Tensors
 import XCTest
 
@@ -90,6 +91,15 @@ final class DetectCommandTests: XCTestCase {
         let saved = try run(["detect", "eval", "--features", features, "--head", head, "--resamples", "50"] + quick)
         XCTAssertEqual(saved.status, 0, saved.err)
         XCTAssertNotNil(auroc(saved.out, "FLaG (K=2)"))
+        // `detect head` verifies and describes it and exports the JSON form, which loads to the same head.
+        let shown = try run(["detect", "head", "--head", head, "--json", dir + "/head.json"])
+        XCTAssertEqual(shown.status, 0, shown.err)
+        XCTAssertTrue(shown.out.contains("kind flag, K 2, representation_dim 4, token_dim 7"), shown.out)
+        let exported = try JSONDecoder().decode(FLaGHeadFile.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/head.json")))
+        let saved2 = try FLaGHeadFile.read(path: head)
+        XCTAssertEqual(exported.parameters.map { $0.bitPattern }, saved2.parameters.map { $0.bitPattern })
+        XCTAssertEqual(exported.standardizer, saved2.standardizer)
+        XCTAssertEqual(try FLaGHeadFile.read(path: dir + "/head.json").parameters, saved2.parameters)
         // A damaged head is refused with what was expected and what to do.
         var damaged = try Data(contentsOf: URL(fileURLWithPath: head))
         damaged[60] ^= 0x01
