@@ -191,6 +191,10 @@ struct DetectTrain: ParsableCommand {
     @Option(help: "The --layer the features were extracted at (recorded in the head; flag.layer must match it).") var layer: Int?
     @OptionGroup var head: DetectHeadOptions
 
+    func validate() throws {
+        if let layer, layer < -1 { throw ValidationError("--layer \(layer): expected -1 (the final-norm input) or 0…layers.") }
+    }
+
     func run() throws {
         let data = try head.load(features)
         var file = head.trainFLaG(data, weights: FLaGLossWeights(rank: head.lambdaRank, balance: head.lambdaBal))
