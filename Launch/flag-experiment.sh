@@ -105,19 +105,20 @@ fi
 
 if has rl; then
   echo "== RL with the score live: head K=4 on the synthetic features, $RL_STEPS GRPO steps from the policy"
-  "$BIN" detect train --features "$features" --output "$OUT/head-k4.json" --k 4 --seed 0 --lr 0.03 --epochs 150 --patience 30 \
+  "$BIN" detect train --features "$features" --output "$OUT/head-k4.shard" --k 4 --seed 0 --lr 0.03 --epochs 150 --patience 30 \
     | tee "$OUT/head.log"
   rm -rf "$OUT/rl"
   "$BIN" run trainer.pipeline=rl model.path="$policy" trainer.seed=3 trainer.default_local_dir="$OUT/rl" \
     trainer.total_steps="$RL_STEPS" trainer.test_freq="$RL_STEPS" trainer.val_before_train=true trainer.dump_rollouts=true \
     checkpoint.resume_mode=disable checkpoint.save_freq=-1 "data.train_files=[$families]" "data.val_files=[$families]" \
     data.val_batch_size=16 data.train_batch_size=8 rollout.n=4 actor.ppo_mini_batch_size=8 actor.ppo_micro_batch_size_per_gpu=32 \
-    actor.optim.lr=3e-5 flag.enable=true flag.head="$OUT/head-k4.json" "${lengths[@]}" > "$OUT/rl.log" 2>&1 \
+    actor.optim.lr=3e-5 flag.enable=true flag.head="$OUT/head-k4.shard" "${lengths[@]}" > "$OUT/rl.log" 2>&1 \
     || { tail -5 "$OUT/rl.log" >&2; exit 1; }
   grep -c '"flag/scored_frac"' "$OUT/rl/metrics.jsonl" || true
   echo "== live vs offline scores on step 1's rollouts (drawn with the starting weights)"
   "$BIN" detect features --model "$policy" --input "$OUT/rl/rollouts/1.jsonl" --output "$OUT/rl-step1.features.jsonl" \
     --max-seq-len 128 --threads 1 > /dev/null
+  "$BIN" detect head --head "$OUT/head-k4.shard" --json "$OUT/head-k4.json"
   python3 Launch/flag_live_check.py "$OUT/head-k4.json" "$OUT/rl/rollouts/1.jsonl" "$OUT/rl-step1.features.jsonl" \
     | tee "$OUT/live-check.log"
 fi

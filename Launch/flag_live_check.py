@@ -5,6 +5,8 @@ of the same head on `detect features` of the same (prompt, response) from the
 starting checkpoint.
 
     python3 Launch/flag_live_check.py HEAD.json ROLLOUTS.jsonl FEATURES.jsonl
+HEAD.json: `ispo-cluster detect head --head HEAD.shard --json HEAD.json` (the
+checkpoint-format head exported as JSON).
 FEATURES.jsonl: `ispo-cluster detect features --model <start> --input ROLLOUTS.jsonl`
 (same order: every line kept, none skipped). Prints the max |live − offline|."""
 import json, math, sys

@@ -5,7 +5,7 @@
 public struct FLaGConfig: Codable, Equatable, Sendable {
     /// Score every rollout and evaluation answer with the head in `flag.head`; logs `flag/*` and `val-flag/*`. Default: `false`.
     public var enable: Bool = false
-    /// The head file written by `ispo-cluster detect train` (JSON, format_version 1). Default: `""`.
+    /// The head file written by `ispo-cluster detect train` (checkpoint shard format, Docs/CheckpointFormat.md; the JSON heads of earlier versions are still read). If the head records the `--layer` it was trained at, this must match it. Default: `""`.
     public var head: String = ""
     /// Residual depth the head's hidden states were extracted at (`detect features --layer`); -1 = the final-norm input. Default: `-1`.
     public var layer: Int = -1

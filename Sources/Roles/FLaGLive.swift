@@ -14,7 +14,8 @@ public struct FLaGLive {
     public let settings: FLaGConfig
 
     /// The head of `config.flag`, nil when `flag.enable` is false. Throws when the
-    /// file is unreadable or its input size is not 3·dim + 7 of `model`.
+    /// file is unreadable or damaged, its input size is not 3·dim + 7 of `model`,
+    /// or it records a different `layer` than `config.layer`.
     public init?(config: FLaGConfig, model: Transformer.ModelConfig) throws {
         guard config.enable else { return nil }
         let depth = config.layer < 0 ? model.layers : config.layer
@@ -27,6 +28,11 @@ public struct FLaGLive {
             throw ModelInputError(description: "flag.head \(config.head): expected a head on \(expected) features (3·\(model.dim) hidden + "
                                   + "\(FLaGTokenFeatures.count) token) for this model, found one on \(file.standardizer.mean.count); "
                                   + "train it on `detect features` of this model without --token-only")
+        }
+        if let trained = file.layer, (trained < 0 ? model.layers : trained) != depth {
+            throw ModelInputError(description: "flag.head \(config.head): expected a head trained on features of residual depth \(depth) "
+                                  + "(flag.layer \(config.layer)), found one trained at --layer \(trained); set flag.layer=\(trained) "
+                                  + "or retrain the head on features of this layer")
         }
         head = file; self.depth = depth; settings = config
     }

@@ -4,7 +4,7 @@ import Objectives
 import Roles
 import Tensors
 
-/// `ispo-cluster detect features|train|eval`: the FLaG hallucination-detection
+/// `ispo-cluster detect features|train|eval|head`: the FLaG hallucination-detection
 /// head on a frozen model (METHODS.md §7).
 ///
 /// Feature file (`features` writes it, the others read it): JSONL, one answer a
@@ -15,7 +15,7 @@ struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
         abstract: "FLaG hallucination detection: extract features from a model, train the head, evaluate it against baselines.",
-        subcommands: [DetectFeatures.self, DetectTrain.self, DetectEval.self])
+        subcommands: [DetectFeatures.self, DetectTrain.self, DetectEval.self, DetectHead.self])
 }
 
 /// Options shared by `train` and `eval`.
@@ -25,7 +25,8 @@ struct DetectHeadOptions: ParsableArguments {
     @Option(help: "λ_bal, weight of the routing balance (KL of mean routing from uniform).") var lambdaBal = 0.01
     @Option(help: "Routing temperature T.") var temperature = 1.0
     @Option(help: "d_p of a learned projection of the representation features (0 = none).") var projection = 0
-    @Option(help: "AdamW learning rate.") var lr = 3e-3
+    @Option(help: "AdamW learning rate (features are standardised; 3e-3, the earlier default, undertrains small sets: Docs/Results-FLaG.md).")
+    var lr = 0.03
     @Option(help: "AdamW weight decay.") var weightDecay = 1e-2
     @Option(help: "Maximum epochs.") var epochs = 200
     @Option(help: "Epochs without a better validation AUROC (ties: lower BCE) before stopping.") var patience = 20
@@ -178,15 +179,26 @@ struct DetectFeatures: ParsableCommand {
 struct DetectTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a FLaG head on a feature file, holding out questions for early stopping; save it as JSON.")
+        abstract: "Train a FLaG head on a feature file, holding out questions for early stopping; save it as a checkpoint file.",
+        discussion: """
+            The head is written in the checkpoint shard format (Docs/CheckpointFormat.md, "FLaG head file"): \
+            zstd-compressed, CRC-checked on read, written atomically, with K, the dimensions, the feature layout, \
+            the layer and the standardiser in its metadata. `detect eval --head` and `flag.head=<path>` read it.
+            """)
 
     @Option(help: "The feature JSONL.") var features: String
-    @Option(help: "The head file to write (JSON, format_version 1).") var output: String
+    @Option(help: "The head file to write (checkpoint shard format, e.g. head.shard).") var output: String
+    @Option(help: "The --layer the features were extracted at (recorded in the head; flag.layer must match it).") var layer: Int?
     @OptionGroup var head: DetectHeadOptions
+
+    func validate() throws {
+        if let layer, layer < -1 { throw ValidationError("--layer \(layer): expected -1 (the final-norm input) or 0…layers.") }
+    }
 
     func run() throws {
         let data = try head.load(features)
-        let file = head.trainFLaG(data, weights: FLaGLossWeights(rank: head.lambdaRank, balance: head.lambdaBal))
+        var file = head.trainFLaG(data, weights: FLaGLossWeights(rank: head.lambdaRank, balance: head.lambdaBal))
+        file.layer = layer
         try file.write(path: output)
         print("detect train: \(data.count) answers, K=\(head.k), \(file.epochs) epochs, validation AUROC "
               + "\(file.validationAUROC.map { String(format: "%.4f", $0) } ?? "n/a (one class)"); wrote \(output)")

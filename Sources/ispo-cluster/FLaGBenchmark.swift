@@ -44,7 +44,7 @@ struct BenchFLaG: ParsableCommand {
             guard base.model.usesTinyModel else {
                 throw ValidationError("--set model.path=… needs --head: a head trained with `detect train` on that model's features.")
             }
-            headPath = tmp + "/head.json"
+            headPath = tmp + "/head.shard"
             try Self.randomHead(dim: base.model.tiny.dim, groups: 4).write(path: headPath)
         }
         var perArm: [String: [[String: Double]]] = [:]

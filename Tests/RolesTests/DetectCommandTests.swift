@@ -1,4 +1,5 @@
 import Foundation
+import Roles
 import Tensors
 import XCTest
 
@@ -62,7 +63,7 @@ final class DetectCommandTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-detect-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let features = dir + "/f.jsonl", head = dir + "/head.json"
+        let features = dir + "/f.jsonl", head = dir + "/head.shard"
         try writeFeatures(features, seed: 4)
         let quick = ["--epochs", "150", "--patience", "150", "--lr", "0.03", "--k", "2"]
 
@@ -70,7 +71,7 @@ final class DetectCommandTests: XCTestCase {
         XCTAssertEqual(train.status, 0, train.err)
         XCTAssertTrue(train.out.contains("detect train: 240 answers, K=2"), train.out)
         XCTAssertTrue(train.out.contains("validation AUROC 0."), train.out)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: head))
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: head)).prefix(8)), Array("ISPOCKPT".utf8))
 
         let eval = try run(["detect", "eval", "--features", features, "--resamples", "200", "--mlp-hidden", "8"] + quick)
         XCTAssertEqual(eval.status, 0, eval.err)
@@ -90,6 +91,23 @@ final class DetectCommandTests: XCTestCase {
         let saved = try run(["detect", "eval", "--features", features, "--head", head, "--resamples", "50"] + quick)
         XCTAssertEqual(saved.status, 0, saved.err)
         XCTAssertNotNil(auroc(saved.out, "FLaG (K=2)"))
+        // `detect head` verifies and describes it and exports the JSON form, which loads to the same head.
+        let shown = try run(["detect", "head", "--head", head, "--json", dir + "/head.json"])
+        XCTAssertEqual(shown.status, 0, shown.err)
+        XCTAssertTrue(shown.out.contains("kind flag, K 2, representation_dim 4, token_dim 7"), shown.out)
+        let exported = try JSONDecoder().decode(FLaGHeadFile.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/head.json")))
+        let saved2 = try FLaGHeadFile.read(path: head)
+        XCTAssertEqual(exported.parameters.map { $0.bitPattern }, saved2.parameters.map { $0.bitPattern })
+        XCTAssertEqual(exported.standardizer, saved2.standardizer)
+        XCTAssertEqual(try FLaGHeadFile.read(path: dir + "/head.json").parameters, saved2.parameters)
+        // A damaged head is refused with what was expected and what to do.
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: head))
+        damaged[60] ^= 0x01
+        let broken = dir + "/broken.shard"
+        try damaged.write(to: URL(fileURLWithPath: broken))
+        let refused = try run(["detect", "eval", "--features", features, "--head", broken, "--resamples", "50"] + quick)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("expected") && refused.err.contains("detect train"), refused.err)
 
         // Bad input: a line with the wrong number of features, a missing file, a head for other features.
         let bad = dir + "/bad.jsonl"

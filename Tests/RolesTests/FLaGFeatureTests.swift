@@ -112,7 +112,7 @@ final class FLaGFeatureTests: XCTestCase {
         XCTAssertGreaterThan(aFlag, aProbe + 0.05)
         XCTAssertGreaterThan(aFlag, 0.75)
         // The head file round-trips.
-        let path = NSTemporaryDirectory() + "flag-head-\(getpid()).json"
+        let path = NSTemporaryDirectory() + "flag-head-\(getpid()).shard"
         try? flag.write(path: path)
         let back = try? FLaGHeadFile.read(path: path)
         XCTAssertEqual(back?.scores(held), flag.scores(held))

@@ -70,7 +70,7 @@ final class FLaGLiveJobTests: XCTestCase {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-flag-live-\(getpid())").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let head = base + "/head.json"
+        let head = base + "/head.shard"
         try writeHead(to: head)
         let lambda = 0.3, threshold = 0.5
 
