@@ -63,6 +63,7 @@ enum ConfigBounds {
         Limit(key: "priority.refresh", max: 100_000_000, counts: "steps"),
         Limit(key: "priority.probe_freq", max: 100_000_000, counts: "steps"),
         Limit(key: "priority.probe_prompts", max: 1_000_000, counts: "probe prompts"),
+        Limit(key: "merge.probe_prompts", max: 1_000_000, counts: "probe prompts"),
         Limit(key: "p2d.pool", max: 10_000_000, counts: "candidate examples"),
         Limit(key: "p2d.proxy_examples", max: 10_000_000, counts: "proxy examples"),
         Limit(key: "p2d.proxy_steps", max: 100_000_000, counts: "steps"),
@@ -81,6 +82,8 @@ enum ConfigBounds {
         "data.max_samples": "a cap on records read, never allocated ahead",
         "actor.zero_stage": "checked to be 0 or 1",
         "checkpoint.save_freq": "a frequency", "trainer.test_freq": "a frequency", "trainer.log_freq": "a frequency",
+        "merge.teacher_index": "an index, checked against the number of teachers when the run starts",
+        "flag.layer": "a layer index, checked against the model's depth when the head loads",
     ]
 
     /// Non-finite numbers first, then values above their hard bound, one

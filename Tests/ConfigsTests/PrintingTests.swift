@@ -52,7 +52,8 @@ final class PrintingTests: XCTestCase {
         }
         let sections = yaml.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("#") && !$0.isEmpty }
         XCTAssertEqual(sections, ["data:", "model:", "rollout:", "actor:", "algorithm:", "reward:", "distillation:",
-                                  "merge:", "checkpoint:", "trainer:", "sft:", "t3s:", "priority:", "p2d:", "cluster:"])
+                                  "merge:", "checkpoint:", "trainer:", "sft:", "t3s:", "priority:", "p2d:", "flag:",
+                                  "cluster:"])
         XCTAssertTrue(yaml.contains("""
               models:
                 - model: "a"
