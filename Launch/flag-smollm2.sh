@@ -4,10 +4,16 @@
 # "Real benchmarks". Stages:
 #   answers  : eval pipeline, greedy, 256 new tokens, generations dumped; two
 #              chains in parallel (svamp then gsm8k | asdiv then mawps), 1 thread each
-#   features : detect features on the GGUF model (final-norm input)
+#   sampled  : 2 answers at temperature 0.6 for the same 150 ASDiv questions
+#              (greedy gave only 25 correct of 600)
+#   features : detect features on the GGUF model (final-norm input), one answer set
+#              at a time ($ANSWERS; the real run split them over two shells by hand)
+#   pool     : one pooled feature file and one per benchmark
 #   eval     : detect eval on all answers pooled, K in $KS, seeds $SEEDS
 #   transfer : train on three benchmarks, test on the fourth (K=4)
 #   STAGES="eval" SEEDS="0" Launch/flag-smollm2.sh
+# Wall time on 2 shared cores: answers ~9 min, sampled ~8 min, features ~1.7 s per
+# answer and process (900 answers), eval and transfer ~12 s per run.
 # Logs land in $OUT (default runs/flag-smol); Launch/flag_report.py summarises.
 set -euo pipefail
 cd "$(dirname "$0")/.."
