@@ -75,7 +75,7 @@ final class MergekitConformanceTests: XCTestCase {
             XCTAssertLessThanOrEqual(worst, bound, c.name)
             report.append("\(c.name) \(exact ? "exact" : "\(worst)")")
         }
-        print("mergekit conformance, max relative error: " + report.joined(separator: ", "))
+        print("[merging] mergekit conformance max relative error per case " + report.joined(separator: ", "))
     }
 
     func testTinyDensitiesKeepOneEntryPerTensorAsMergekitDoes() throws {
