@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The jitter control of ISPO (METHODS §1): GRPO's outcome reward plus random
 /// noise whose variance matches, at each step, the variance ISPO's intrinsic
@@ -24,12 +25,9 @@ public enum RewardJitter {
     public static func standardNormal(seed: UInt64, step: Int, index: Int) -> Double {
         var state = seed ^ (UInt64(truncatingIfNeeded: step) &* 0x9E37_79B9_7F4A_7C15)
             ^ (UInt64(truncatingIfNeeded: index) &* 0xC2B2_AE3D_27D4_EB4F)
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+        func next() -> UInt64 {          // one SplitMix64 step
+            defer { state &+= 0x9E37_79B9_7F4A_7C15 }
+            return SeedMixer.mix(state)
         }
         let u1 = (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992.0
         let u2 = (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992.0
