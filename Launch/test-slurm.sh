@@ -170,7 +170,10 @@ echo "[slurm] rl job $id at step ${n:-0}: scancel --signal=USR1 --batch $id"
 sent=$(date +%s.%N)
 scancel --signal=USR1 --batch "$id"
 # The stop: the job prints the stop line and requeues itself.
-for _ in $(seq $((JOB_TIMEOUT * 2))); do grep -q "stopped on request" "$out" 2>/dev/null && break; sleep 0.5; done
+# The batch script prints "requeueing" just after ispo-cluster's stop line: wait for both.
+for _ in $(seq $((JOB_TIMEOUT * 2))); do
+  grep -q "stopped on request" "$out" 2>/dev/null && grep -q "requeueing" "$out" 2>/dev/null && break; sleep 0.5
+done
 stop_s=$(awk -v a="$sent" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 stop_line=$(grep -m1 "stopped on request" "$out")
 stop_step=$(echo "$stop_line" | sed -nE 's/.*after step ([0-9]+).*/\1/p')
