@@ -53,6 +53,7 @@ enum ConfigBounds {
         Limit(key: "checkpoint.keep_best", max: 1_000_000, counts: "checkpoints"),
         Limit(key: "trainer.total_steps", max: 100_000_000, counts: "RL steps"),
         Limit(key: "trainer.total_epochs", max: 1_000_000, counts: "epochs"),
+        Limit(key: "trainer.val_loss_examples", max: 1_000_000, counts: "validation examples per source"),
         Limit(key: "sft.steps", max: 100_000_000, counts: "warm-start steps"),
         Limit(key: "sft.batch_size", max: 65_536, counts: "sequences per warm-start step"),
         Limit(key: "t3s.examples", max: 10_000_000, counts: "training examples"),

@@ -229,6 +229,7 @@ extension Config {
         let t = trainer
         if let s = t.totalSteps { c.atLeast("trainer.total_steps", s, 1, "or null to run trainer.total_epochs") }
         c.atLeast("trainer.total_epochs", t.totalEpochs, 1)
+        c.atLeast("trainer.val_loss_examples", t.valLossExamples, 0)
         c.require(t.testFreq == -1 || t.testFreq >= 1, "trainer.test_freq (\(t.testFreq)) must be -1 (never) or ≥ 1")
         c.atLeast("trainer.log_freq", t.logFreq, 1)
         c.require(t.stepTimeoutS >= 0, "trainer.step_timeout_s (\(t.stepTimeoutS)) must be ≥ 0 (0 = no limit)")

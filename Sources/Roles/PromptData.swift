@@ -131,15 +131,25 @@ public struct PromptData {
     /// it is smaller). nil (`data.val_batch_size: null`) takes every prompt of a
     /// file and `syntheticValidationCount` prompts of a synthetic family.
     public func validation(countPerSource count: Int?) -> [PromptItem] {
+        validationWithReferences(countPerSource: count).map(\.item)
+    }
+
+    /// The validation set with each prompt's reference completion (a file's
+    /// worked solution, a synthetic trace), nil where the source has none.
+    public func validationWithReferences(countPerSource count: Int?) -> [(item: PromptItem, completion: String?)] {
         precondition((count ?? 0) >= 0, "validation count must be non-negative")
-        var out: [PromptItem] = []
+        var out: [(item: PromptItem, completion: String?)] = []
         for (s, source) in sources.enumerated() {
             switch source {
             case .synthetic(let family):
                 var rng = Rng(seed: SeedMixer.derive(run: runSeed, sample: UInt64(s), purpose: 300))
-                out += (0..<(count ?? Self.syntheticValidationCount)).map { _ in let p = family.sample(&rng); return PromptItem(prompt: wording.synthetic(p.prompt), groundTruth: p.answer, dataSource: family.spec) }
-            case .fixed(_, let items, _):
-                out += count.map { Array(items.prefix($0)) } ?? items
+                out += (0..<(count ?? Self.syntheticValidationCount)).map { _ in
+                    let p = family.sample(&rng)
+                    return (PromptItem(prompt: wording.synthetic(p.prompt), groundTruth: p.answer, dataSource: family.spec), p.completion)
+                }
+            case .fixed(_, let items, let completions):
+                let n = count.map { min($0, items.count) } ?? items.count
+                out += (0..<n).map { (items[$0], completions[$0]) }
             }
         }
         return out

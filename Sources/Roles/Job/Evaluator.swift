@@ -52,6 +52,7 @@ struct Evaluator {
         let n = max(1, vk.n)
         metrics["val-core/all/acc/mean@\(n)"] = all.map(\.outcome).reduce(0, +) / Double(max(all.count, 1))
         metrics.merge(FLaGStage(config: config.flag).metrics(all, prefix: "val-flag")) { $1 }
+        metrics.merge(try ReferenceLoss(ctx: ctx).metrics()) { $1 }
         ctx.evaluations.append((step, metrics))
         ctx.logger?.log(step: step, metrics)
     }

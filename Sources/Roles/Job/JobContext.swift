@@ -20,6 +20,9 @@ final class JobContext {
     let codec: TextCodec
     let data: PromptData
     let validation: [PromptItem]
+    /// The first `trainer.val_loss_examples` validation prompts per source that
+    /// have a reference completion, with it (ReferenceLoss).
+    let validationReferences: [(item: PromptItem, completion: String)]
     let verifier: AnswerVerifier
     /// The FLaG head that scores every rollout (`flag.enable`; nil when off).
     let flag: FLaGLive?
@@ -83,6 +86,9 @@ final class JobContext {
             : try PromptData(specs: config.data.valFiles, root: root, maxSamples: nil, runSeed: runSeed,
                              prompt: config.data.prompt, key: "data.val_files")
         validation = valData.validation(countPerSource: config.data.valBatchSize)
+        validationReferences = config.trainer.valLossExamples == 0 ? []
+            : valData.validationWithReferences(countPerSource: config.trainer.valLossExamples)
+                .compactMap { ref in ref.completion.map { (ref.item, $0) } }
         verifier = AnswerVerifier(timeout: config.reward.timeoutSeconds)
         let total = config.trainer.totalSteps ?? 0
         logger = world.rank == layout.ranks(.learner)[0] ? try MetricsLogger(runDirectory: runDirectory, totalSteps: total) : nil

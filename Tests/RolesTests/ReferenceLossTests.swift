@@ -1,0 +1,77 @@
+import Comm
+import Configs
+import Foundation
+@testable import Roles
+import Tensors
+import Transformer
+import XCTest
+
+/// `trainer.val_loss_examples`: the logged held-out loss equals the mean
+/// per-token NLL of the reference traces recomputed one unpadded sequence at a
+/// time with a hand log-softmax, and it is off (no key) at 0.
+final class ReferenceLossTests: XCTestCase {
+    /// The job's float32 log-softmax over padded batches against this Double one on
+    /// single sequences: measured at most 2.1e-8 (2026-12-06); the bound leaves 500× room.
+    static let tolerance = 1e-5
+
+    func runEval(_ extra: [String]) throws -> (ClusterJob, [String: Double]) {
+        let config = try Config.load(yamlFile: nil, overrides: [
+            "trainer.pipeline=eval", "data.train_files=[synthetic:addition:1]",
+            "data.val_files=[synthetic:addition:1,synthetic:chain:2]", "data.val_batch_size=4",
+            "data.max_prompt_length=16", "data.max_response_length=40", "rollout.max_new_tokens=8",
+            "model.tiny.dim=32", "model.tiny.layers=2", "model.tiny.heads=4", "model.tiny.kv_heads=2",
+            "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=64",
+        ] + extra)
+        try config.validate()
+        var job: ClusterJob?
+        Parallel.workers = 1
+        defer { Parallel.workers = 2 }
+        try LoopbackWorld.run(size: 1) { comm in
+            let j = try ClusterJob(world: comm, layout: try RankLayout(roles: [[.learner, .rollout]]), config: config,
+                                   warmStart: WarmStart(steps: 0, batchSize: 4, lr: 1e-3), root: LoopbackJobTests.root,
+                                   runDirectory: nil)
+            try j.run()
+            job = j
+        }
+        let j = try XCTUnwrap(job)
+        return (j, try XCTUnwrap(j.evaluations.first).metrics)
+    }
+
+    /// −log softmax(logits)[target], in Double.
+    func nll(_ row: UnsafeMutablePointer<Float>, vocab: Int, target: Int32) -> Double {
+        let m = (0..<vocab).map { Double(row[$0]) }.max()!
+        let z = (0..<vocab).reduce(0.0) { $0 + exp(Double(row[$1]) - m) }
+        return -(Double(row[Int(target)]) - m - log(z))
+    }
+
+    func testTheLoggedLossIsTheReferenceTracesNLL() throws {
+        let (job, metrics) = try runEval(["trainer.val_loss_examples=3"])
+        let ctx = job.ctx
+        XCTAssertEqual(ctx.validationReferences.count, 6, "3 per source, both synthetic families have traces")
+        var total = 0.0, tokens = 0, perSource: [String: (Double, Int)] = [:]
+        for ref in ctx.validationReferences {
+            let prompt = try ctx.codec.encode(try ctx.codec.formatPrompt(ref.item.prompt))
+            let completion = try ctx.codec.encode(ref.completion) + [ctx.codec.eos]
+            let seq = prompt + completion
+            XCTAssertLessThanOrEqual(seq.count, 65, "no cut in this test")
+            let logits = job.model.forward(TokenBatch(batchSize: 1, seqLen: seq.count - 1, tokens: Array(seq.dropLast())))
+            var sum = 0.0
+            for t in (prompt.count - 1)..<(seq.count - 1) {
+                sum += nll(logits.data + t * logits.vocab, vocab: logits.vocab, target: seq[t + 1])
+            }
+            total += sum; tokens += completion.count
+            let old = perSource[ref.item.dataSource] ?? (0, 0)
+            perSource[ref.item.dataSource] = (old.0 + sum, old.1 + completion.count)
+        }
+        XCTAssertEqual(try XCTUnwrap(metrics["val-core/all/ref_loss"]), total / Double(tokens), accuracy: Self.tolerance)
+        for (source, s) in perSource {
+            XCTAssertEqual(try XCTUnwrap(metrics["val-aux/\(source)/ref_loss"]), s.0 / Double(s.1), accuracy: Self.tolerance)
+        }
+        XCTAssertGreaterThan(total / Double(tokens), 1.0, "an untrained model is far from its traces")
+    }
+
+    func testOffByDefault() throws {
+        let (_, metrics) = try runEval([])
+        XCTAssertFalse(metrics.keys.contains { $0.hasSuffix("ref_loss") }, "no held-out loss unless asked for")
+    }
+}
