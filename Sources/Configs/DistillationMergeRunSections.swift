@@ -222,7 +222,8 @@ public struct TrainerConfig: Codable, Equatable, Sendable {
     /// Per validation source, the first N prompts whose reference completion (the
     /// data set's worked solution, or the synthetic trace) each evaluation scores by
     /// teacher-forced mean per-token loss, logged as `val-aux/<source>/ref_loss` and
-    /// `val-core/all/ref_loss` (what TRL calls eval_loss); 0 = off. Default: `0`.
+    /// `val-core/all/ref_loss` (what TRL calls eval_loss); with `dump_rollouts` each
+    /// completion's summed loss also goes to `<run>/ref_loss/<step>.jsonl`; 0 = off. Default: `0`.
     public var valLossExamples: Int = 0
     /// Write the training rollouts to `<run>/rollouts/<step>.jsonl` and every
     /// validation generation (prompt, response, ground_truth, data_source,

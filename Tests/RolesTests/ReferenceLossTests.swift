@@ -14,7 +14,7 @@ final class ReferenceLossTests: XCTestCase {
     /// single sequences: measured at most 2.1e-8 (2026-12-06); the bound leaves 500× room.
     static let tolerance = 1e-5
 
-    func runEval(_ extra: [String]) throws -> (ClusterJob, [String: Double]) {
+    func runEval(_ extra: [String], dir: String? = nil) throws -> (ClusterJob, [String: Double]) {
         let config = try Config.load(yamlFile: nil, overrides: [
             "trainer.pipeline=eval", "data.train_files=[synthetic:addition:1]",
             "data.val_files=[synthetic:addition:1,synthetic:chain:2]", "data.val_batch_size=4",
@@ -29,7 +29,7 @@ final class ReferenceLossTests: XCTestCase {
         try LoopbackWorld.run(size: 1) { comm in
             let j = try ClusterJob(world: comm, layout: try RankLayout(roles: [[.learner, .rollout]]), config: config,
                                    warmStart: WarmStart(steps: 0, batchSize: 4, lr: 1e-3), root: LoopbackJobTests.root,
-                                   runDirectory: nil)
+                                   runDirectory: dir)
             try j.run()
             job = j
         }
@@ -45,7 +45,9 @@ final class ReferenceLossTests: XCTestCase {
     }
 
     func testTheLoggedLossIsTheReferenceTracesNLL() throws {
-        let (job, metrics) = try runEval(["trainer.val_loss_examples=3"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-refloss-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (job, metrics) = try runEval(["trainer.val_loss_examples=3"], dir: dir)
         let ctx = job.ctx
         XCTAssertEqual(ctx.validationReferences.count, 6, "3 per source, both synthetic families have traces")
         var total = 0.0, tokens = 0, perSource: [String: (Double, Int)] = [:]
@@ -68,6 +70,14 @@ final class ReferenceLossTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(metrics["val-aux/\(source)/ref_loss"]), s.0 / Double(s.1), accuracy: Self.tolerance)
         }
         XCTAssertGreaterThan(total / Double(tokens), 1.0, "an untrained model is far from its traces")
+
+        // The per-completion file gives the same mean back, one line per reference.
+        let lines = try String(contentsOfFile: dir + "/ref_loss/0.jsonl", encoding: .utf8).split(separator: "\n")
+        let rows = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(rows.count, 6)
+        let nll = rows.reduce(0.0) { $0 + ($1["nll"] as! Double) }, count = rows.reduce(0) { $0 + ($1["tokens"] as! Int) }
+        XCTAssertEqual(count, tokens)
+        XCTAssertEqual(nll / Double(count), try XCTUnwrap(metrics["val-core/all/ref_loss"]), accuracy: 1e-12)
     }
 
     func testOffByDefault() throws {

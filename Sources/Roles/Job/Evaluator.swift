@@ -52,7 +52,11 @@ struct Evaluator {
         let n = max(1, vk.n)
         metrics["val-core/all/acc/mean@\(n)"] = all.map(\.outcome).reduce(0, +) / Double(max(all.count, 1))
         metrics.merge(FLaGStage(config: config.flag).metrics(all, prefix: "val-flag")) { $1 }
-        metrics.merge(try ReferenceLoss(ctx: ctx).metrics()) { $1 }
+        let references = try ReferenceLoss(ctx: ctx).items()
+        metrics.merge(ReferenceLoss.metrics(references)) { $1 }
+        if !references.isEmpty, ctx.config.trainer.dumpRollouts, let dir = ctx.runDirectory {
+            try ReferenceLoss.write(references, step: step, directory: dir)
+        }
         ctx.evaluations.append((step, metrics))
         ctx.logger?.log(step: step, metrics)
     }

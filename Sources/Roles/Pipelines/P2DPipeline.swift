@@ -21,7 +21,7 @@ import Transformer
 /// `p2d/train_s`, `p2d/full_sft_s` (the `full` arm: the AER denominator),
 /// the heads (`p2d/head_score/LxHy`, `p2d/head_selected/LxHy`) and
 /// `p2d/overlap_with_full_gradient`; `<run>/p2d-selection.json` holds every
-/// score and both selections. The validation set is evaluated at 0 and at the end.
+/// score and both selections. The validation set is evaluated at 0 (`trainer.val_before_train`) and at the end.
 final class P2DPipeline: JobPipeline {
     let ctx: JobContext
     let settings: P2DConfig
@@ -40,7 +40,7 @@ final class P2DPipeline: JobPipeline {
         let all = try T3STraining.examples(ctx: ctx, count: settings.pool + settings.probeExamples)
         let pool = Array(all.prefix(settings.pool)), heads = layout.attentionHeads
         let selection = P2DSelection(ctx: ctx, settings: settings, pool: pool, probe: Array(all.dropFirst(settings.pool)))
-        try evaluator.evaluate(step: 0)
+        if ctx.config.trainer.valBeforeTrain { try evaluator.evaluate(step: 0) }
         let theta0 = model.parameters.toArray()
         var rng = Rng(seed: SeedMixer.derive(run: ctx.runSeed, purpose: SeedPurpose.p2dRandomControl.rawValue))
         let nData = TopFraction.count(fraction: settings.dataFraction, of: pool.count)

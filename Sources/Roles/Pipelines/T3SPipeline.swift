@@ -22,7 +22,7 @@ import Transformer
 ///    from θ_0 and train `sft.steps` steps with cross-entropy weighted by their
 ///    mask; `rrt` takes θ_0 + (θ_f − θ_b).
 /// Steps are numbered on: the pre-run's 1…S_A, then the arm's S_A+1…; the
-/// validation set is evaluated at 0, at the end of the pre-run and at the end.
+/// validation set is evaluated at 0 (`trainer.val_before_train`), at the end of the pre-run and at the end.
 /// A t3s run does not resume mid-way; with `checkpoint.save_freq` > 0 its final
 /// model is saved.
 final class T3SPipeline: JobPipeline {
@@ -38,7 +38,7 @@ final class T3SPipeline: JobPipeline {
         try SupervisedRun.refuseContinuation(resumed, pipeline: "t3s", start: "the student θ_0")
         let model = ctx.model, evaluator = Evaluator(ctx: ctx)
         let examples = try T3STraining.examples(ctx: ctx, count: settings.examples)
-        try evaluator.evaluate(step: 0)
+        if ctx.config.trainer.valBeforeTrain { try evaluator.evaluate(step: 0) }
         let theta0 = model.parameters.toArray()
         let trainer = T3STraining(ctx: ctx, examples: examples)
 

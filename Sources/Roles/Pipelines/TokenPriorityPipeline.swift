@@ -18,7 +18,7 @@ import Tasks
 ///    tokens, marks and starting Φ.
 /// 3. `sft.steps` steps of weighted SFT from the student (ZeRO-1 over the
 ///    learners), probing training accuracy every `priority.probe_freq` steps;
-///    the validation set is evaluated at step 0 and at the end.
+///    the validation set is evaluated at step 0 (`trainer.val_before_train`) and at the end.
 /// A priority run does not resume mid-way; with `checkpoint.save_freq` > 0 its
 /// final model is saved.
 final class TokenPriorityPipeline: JobPipeline {
@@ -37,7 +37,7 @@ final class TokenPriorityPipeline: JobPipeline {
         try SupervisedRun.refuseContinuation(resumed, pipeline: "priority", start: "the student")
         let ctx = self.ctx, evaluator = Evaluator(ctx: ctx), pad = ctx.codec.pad
         let traces = try TokenPriorityTraces.build(ctx: ctx, settings: settings)
-        try evaluator.evaluate(step: 0)
+        if ctx.config.trainer.valBeforeTrain { try evaluator.evaluate(step: 0) }
         try logToxicRate(step: 0, examples: traces.examples)
         let weighter = try TokenPriorityWeights.make(ctx: ctx, settings: settings, traces: traces)
         let comparesReference = TokenPriorityWeights.needsReference(settings.mode)
