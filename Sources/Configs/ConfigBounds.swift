@@ -56,6 +56,7 @@ enum ConfigBounds {
         Limit(key: "trainer.val_loss_examples", max: 1_000_000, counts: "validation examples per source"),
         Limit(key: "sft.steps", max: 100_000_000, counts: "warm-start steps"),
         Limit(key: "sft.batch_size", max: 65_536, counts: "sequences per warm-start step"),
+        Limit(key: "sft.micro_batch_size", max: 65_536, counts: "sequences per forward/backward pass"),
         Limit(key: "t3s.examples", max: 10_000_000, counts: "training examples"),
         Limit(key: "t3s.probe_freq", max: 100_000_000, counts: "steps"),
         Limit(key: "t3s.probe_prompts", max: 1_000_000, counts: "probe prompts"),

@@ -240,6 +240,7 @@ extension Config {
         c.atLeast("trainer.seed", t.seed, 0, "every random stream derives from it as an unsigned number")
         c.atLeast("sft.steps", sft.steps, 0, "0 = no warm start")
         c.atLeast("sft.batch_size", sft.batchSize, 1)
+        c.atLeast("sft.micro_batch_size", sft.microBatchSize, 0, "0 = a learner's whole share at once")
         c.require(sft.lr > 0, "sft.lr (\(sft.lr)) must be > 0")
         c.inRange("sft.direct_answer_frac", sft.directAnswerFrac, atLeast: 0, atMost: 1, "a fraction of the examples")
         c.atLeast("t3s.examples", t3s.examples, 1)

@@ -8,6 +8,10 @@ public struct SFTConfig: Codable, Equatable, Sendable {
     public var batchSize: Int = 32
     /// Peak learning rate (5% warm-up, cosine to 10%) (flag `--sft-lr`). Default: `0.003`.
     public var lr: Double = 3e-3
+    /// Sequences per forward/backward pass of the t3s, priority and p2d pipelines
+    /// (gradients accumulate over a learner's share of the batch; the step is
+    /// unchanged, only peak activation memory falls); 0 = the whole share at once. Default: `0`.
+    public var microBatchSize: Int = 0
     /// Fraction of warm-start examples written as direct answers with the thinking emptied
     /// (`T:\nA:42`), so ISPO's log π(a | q, ∅) is in distribution (METHODS §1). Default: `0.0`.
     public var directAnswerFrac: Double = 0

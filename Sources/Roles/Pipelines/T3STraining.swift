@@ -85,8 +85,17 @@ struct T3STraining {
         return step
     }
 
-    /// Accumulates the gradient of examples `ids`; returns their loss.
+    /// Accumulates the gradient of examples `ids`, `sft.micro_batch_size` at a
+    /// time (all at once when 0); returns their loss. The normalizer is the whole
+    /// step's, so the chunks' losses and gradients add up to the batch's.
     func forwardBackward(_ ids: [Int], weights: [[Float]]?, normalizer: Double) -> Double {
+        let micro = ctx.config.sft.microBatchSize > 0 ? ctx.config.sft.microBatchSize : max(1, ids.count)
+        return stride(from: 0, to: ids.count, by: micro).reduce(0.0) { sum, lo in
+            sum + forwardBackwardChunk(Array(ids[lo..<min(ids.count, lo + micro)]), weights: weights, normalizer: normalizer)
+        }
+    }
+
+    private func forwardBackwardChunk(_ ids: [Int], weights: [[Float]]?, normalizer: Double) -> Double {
         guard !ids.isEmpty else { return 0 }
         let model = ctx.model
         let pairs = ids.map { (prompt: examples[$0].prompt, completion: examples[$0].completion) }
