@@ -6,7 +6,7 @@
 #   Launch/ispo2-experiment.sh                                 # 3 seeds × 7 arms
 #   SEEDS="1 2 3 4 5" STEPS=300 Launch/ispo2-experiment.sh
 #   ARMS="grpo ispo-tok jitter" JOBS=1 Launch/ispo2-experiment.sh
-#   CALIBRATE=1 Launch/ispo2-experiment.sh                     # SFT only: the warm start's pass@1 / pass@8 per family
+#   CALIBRATE=1 Launch/ispo2-experiment.sh                     # SFT only: the warm start's pass@1 / pass@8 / greedy@1 per family
 #   SFT_FROM=runs/ispo2-cal385/sft-s1 Launch/ispo2-experiment.sh  # every seed's RL starts from one warm start
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +26,12 @@ out="${OUT:-runs/ispo2}"
 mkdir -p "$out"
 
 # Shared by SFT and RL: lengths, the families, 64 held-out prompts per family
-# evaluated with 8 samples at T = 0.6 (avg@8 = pass@1, pass@8).
+# evaluated with 8 samples at T = 0.6 (avg@8 = pass@1, pass@8) and, in the same
+# evaluation, one greedy answer per prompt (greedy@1; a ninth answer per prompt).
 common=(data.max_prompt_length=24 data.max_response_length=64 rollout.max_new_tokens=64 model.tiny.max_seq_len=96
         cluster.threads_per_rank=1 "data.train_files=[$families]" data.val_batch_size=64
-        rollout.val_kwargs.n=8 rollout.val_kwargs.greedy=false rollout.val_kwargs.temperature=0.6)
+        rollout.val_kwargs.n=8 rollout.val_kwargs.greedy=false rollout.val_kwargs.temperature=0.6
+        rollout.val_kwargs.greedy_pass=true)
 
 arm_flags() {
   local floor="algorithm.adv_std_floor=0.1" centre="algorithm.ispo.centre_sequence=true"
@@ -59,7 +61,7 @@ for seed in $([ -z "$sft_from" ] && echo "$seeds"); do
       checkpoint.save_freq=1 checkpoint.resume_mode=disable "${common[@]}" > "$out/sft-s$seed.log" 2>&1 \
       || { tail -5 "$out/sft-s$seed.log" >&2; exit 1; }
   fi
-  grep -E "val-core/.*acc/(mean|pass)@8" "$out/sft-s$seed.log" || true
+  grep -E "val-core/.*acc/((mean|pass)@8|greedy@1)" "$out/sft-s$seed.log" || true
 done
 [ "${CALIBRATE:-0}" = 1 ] && exit 0
 

@@ -3,7 +3,8 @@
 
 Reads <exp>/<arm>-s<seed>/metrics.jsonl (runs/ispo2 by default) and prints
 markdown: pass@1 (avg@8) and pass@8 per family at step 0 and at the last
-evaluation, the gains, the hypothesis measures (a)(b)(c) with their verdicts
+evaluation, the gains (and greedy pass@1 the same way when the runs logged
+greedy@1, rollout.val_kwargs.greedy_pass), the hypothesis measures (a)(b)(c) with their verdicts
 under the protocol's thresholds, the diagnostics, and step time ÷ GRPO's.
 
     python3 Launch/ispo2_report.py runs/ispo2 --arms grpo drgrpo ispo-seq ispo-tok seq-only tok-only jitter
@@ -53,9 +54,11 @@ def main():
                        for k in e if k.startswith("val-core/") and k.split("/")[1] != "all"})
     n_eval = max(int(k.rsplit("@", 1)[1]) for a in arms for s in runs[a] for e in runs[a][s][1].values()
                  for k in e if "/acc/mean@" in k)
+    greedy = any(k.endswith("/acc/greedy@1") for a in arms for s in runs[a] for e in runs[a][s][1].values() for k in e)
     print(f"Arms with finished runs: {', '.join(f'{a} (seeds {sorted(runs[a])}, {min(last_step[a].values())} steps)' for a in arms)}. "
           f"Mean ± sample std over seeds. pass@1 = avg@{n_eval} at T = 0.6, pass@{n_eval} unbiased; "
-          f"64 held-out prompts per family.\n")
+          + ("greedy pass@1 = one greedy answer per prompt, in the same evaluations; " if greedy else "")
+          + "64 held-out prompts per family.\n")
 
     def ev(arm, seed, fam, metric, which):
         evals = runs[arm][seed][1]
@@ -70,7 +73,15 @@ def main():
     collapse = {fam: mean_std(per_seed(base, lambda a, s: step_mean(runs[a][s][0], f"train/{fam}/frac_reward_zero_std")))
                 for fam in families}
     hardest = max(families, key=lambda f: collapse[f][0] or 0)
-    for metric, label in ((f"mean@{n_eval}", "pass@1"), (f"pass@{n_eval}", f"pass@{n_eval}")):
+    tables = [(f"mean@{n_eval}", "pass@1"), (f"pass@{n_eval}", f"pass@{n_eval}")] + ([("greedy@1", "greedy pass@1")] if greedy else [])
+
+    def gain(a, s, fam, metric):
+        first, last = ev(a, s, fam, metric, "first"), ev(a, s, fam, metric, "last")
+        if metric == "greedy@1":  # absent in runs from before the key: no gain rather than a made-up one
+            return None if first is None or last is None else last - first
+        return (last or 0) - (first or 0)
+
+    for metric, label in tables:
         print(f"**{label} (%)**, step 0 → last evaluation (gain):\n")
         print("| arm | " + " | ".join(f"{fam} (collapse {fmt(collapse[fam], 100, 0)} %)" for fam in families) + " |")
         print("|---|" + "---|" * len(families))
@@ -79,8 +90,8 @@ def main():
             for fam in families:
                 first = mean_std(per_seed(arm, lambda a, s: ev(a, s, fam, metric, "first")))
                 last = mean_std(per_seed(arm, lambda a, s: ev(a, s, fam, metric, "last")))
-                gain = mean_std(per_seed(arm, lambda a, s: (ev(a, s, fam, metric, "last") or 0) - (ev(a, s, fam, metric, "first") or 0)))
-                cells.append(f"{fmt(first, 100)} → {fmt(last, 100)} ({fmt(gain, 100)})")
+                g = mean_std(per_seed(arm, lambda a, s: gain(a, s, fam, metric)))
+                cells.append(f"{fmt(first, 100)} → {fmt(last, 100)} ({fmt(g, 100)})")
             print(f"| {arm} | " + " | ".join(cells) + " |")
         print()
 

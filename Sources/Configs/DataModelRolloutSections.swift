@@ -115,6 +115,14 @@ public struct ValKwargs: Codable, Equatable, Sendable {
     public var greedy: Bool = true
     /// Nucleus sampling mass when not greedy. Default: `1.0`.
     public var topP: Double = 1
+    /// With `greedy` false: each evaluation also decodes one greedy answer per
+    /// prompt, logged as `val-core/<source>/acc/greedy@1` and
+    /// `val-core/all/acc/greedy@1` next to the sampled `mean@N`, `pass@k` and
+    /// `maj@N` (whose values it does not change). The greedy answers go into
+    /// the `trainer.dump_rollouts` file after the sampled ones, every line then
+    /// carrying `pass` (`sampled` or `greedy`). Not allowed with `greedy` true,
+    /// where `mean@N` already is greedy pass@1. Default: `false`.
+    public var greedyPass: Bool = false
 
     /// The defaults.
     public init() {}

@@ -15,15 +15,18 @@ enum GenerationDump {
     /// token), response, ground_truth, data_source, correct (the verifier's
     /// verdict), extracted answer (null when none was found), group_id (the
     /// validation prompt's index), `step`, and with `flag.enable` the FLaG
-    /// score `flag/score` and `flag/p_wrong`; atomically, replacing an older
-    /// file of the same step (a resumed run evaluates that step again).
-    static func write(_ samples: [RolloutSample], extracted: [String?], codec: TextCodec, step: Int,
-                      directory: String) throws {
+    /// score `flag/score` and `flag/p_wrong`, and with `passes` (an evaluation
+    /// with `rollout.val_kwargs.greedy_pass`) the sample's `pass`, `sampled` or
+    /// `greedy`; atomically, replacing an older file of the same step (a resumed
+    /// run evaluates that step again).
+    static func write(_ samples: [RolloutSample], extracted: [String?], passes: [String]? = nil, codec: TextCodec,
+                      step: Int, directory: String) throws {
         precondition(samples.count == extracted.count, "one extracted answer per sample")
+        precondition(passes.map { $0.count == samples.count } ?? true, "one pass name per sample")
         let dir = directory + "/" + folder
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var text = ""
-        for (s, answer) in zip(samples, extracted) {
+        for (i, (s, answer)) in zip(samples, extracted).enumerated() {
             var obj: [String: Any] = [
                 "step": step, "prompt": s.prompt, "response": s.response, "ground_truth": s.groundTruth,
                 "data_source": s.dataSource, "correct": s.outcome > 0, "extracted": answer ?? NSNull(),
@@ -31,6 +34,7 @@ enum GenerationDump {
                 "rendered_prompt": codec.decodeVerbatim(s.promptTokens),
                 "prompt_ids": s.promptTokens.map(Int.init), "response_ids": s.responseTokens.map(Int.init),
             ]
+            if let passes { obj["pass"] = passes[i] }
             if let f = s.flagScore { obj["flag/score"] = f; obj["flag/p_wrong"] = FLaGLiveRules.probabilityWrong(score: f) }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
             text += String(decoding: data, as: UTF8.self) + "\n"

@@ -103,4 +103,20 @@ public enum EvalMetrics {
         }
         return out
     }
+
+    /// The greedy pass of a sampled evaluation (`rollout.val_kwargs.greedy_pass`),
+    /// one answer per problem: `val-core/<source>/acc/greedy@1` for each source
+    /// and `val-core/all/acc/greedy@1` over all problems. The `greedy@` name
+    /// keeps them apart from the sampled `mean@N` and `pass@k` of the same
+    /// evaluation. A problem with several samples counts its first.
+    public static func greedy(_ samples: [EvalSample]) -> [String: Double] {
+        var seen = Set<String>(), bySource: [String: [Bool]] = [:], all: [Bool] = []
+        for s in samples where seen.insert(s.dataSource + "\u{0}" + s.problemID).inserted {
+            bySource[s.dataSource, default: []].append(s.correct)
+            all.append(s.correct)
+        }
+        var out = ["val-core/all/acc/greedy@1": PassAtK.greedyPass1(all)]
+        for (source, verdicts) in bySource { out["val-core/\(source)/acc/greedy@1"] = PassAtK.greedyPass1(verdicts) }
+        return out
+    }
 }

@@ -119,21 +119,9 @@ struct Run: ParsableCommand {
         return kib.multipliedReportingOverflow(by: 1024).overflow ? nil : kib * 1024
     }
 
-    /// The validation accuracies of the run: the first and the last evaluation
-    /// side by side, or only the last when there was one evaluation (e.g.
-    /// `trainer.val_before_train=false`); nothing without an evaluation.
+    /// The validation metrics of the run (`FinalReport`).
     func printReport(_ evals: [(step: Int, metrics: [String: Double])], runDir: String) {
-        guard let first = evals.first, let last = evals.last else { return }
-        print("\nfinal report (greedy accuracy on held-out prompts; metrics in \(runDir)/metrics.jsonl)")
-        for key in last.metrics.keys.sorted() where key.hasPrefix("val-core/") {
-            let b = last.metrics[key] ?? .nan
-            if first.step == last.step || first.metrics[key] == nil {
-                print(String(format: "  %@: step %d %.1f%%", key, last.step, 100 * b))
-            } else {
-                let a = first.metrics[key] ?? .nan
-                print(String(format: "  %@: step %d %.1f%% → step %d %.1f%%", key, first.step, 100 * a, last.step, 100 * b))
-            }
-        }
+        for line in FinalReport.lines(evals, runDirectory: runDir) { print(line) }
     }
 }
 

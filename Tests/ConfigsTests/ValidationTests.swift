@@ -236,6 +236,19 @@ final class ValidationTests: XCTestCase {
         XCTAssertTrue(m[4].hasPrefix("reward.timeout_seconds (0.0) must be > 0"), m[4])
     }
 
+    /// The greedy pass is an addition to a sampled evaluation; on a greedy one it
+    /// would decode the same answers twice, so it is refused with the way out.
+    func testGreedyPassNeedsASampledEvaluation() {
+        var c = valid
+        c.rollout.valKwargs.greedyPass = true
+        let m = messages(c)
+        XCTAssertEqual(m.count, 1, m.joined(separator: "\n"))
+        XCTAssertTrue(m[0].hasPrefix("rollout.val_kwargs.greedy_pass adds a greedy pass to a sampled evaluation"), m[0])
+        c.rollout.valKwargs.greedy = false
+        c.rollout.valKwargs.n = 8
+        XCTAssertEqual(messages(c), [])
+    }
+
     func testDistillationAndRunRanges() {
         var c = valid
         c.distillation.emaDecay = 1

@@ -78,4 +78,23 @@ final class PassAtKTests: XCTestCase {
         XCTAssertEqual(EvalMetrics.perSource(samples, ks: [3]).keys.filter { $0.contains("pass@") }.sorted(),
                        ["val-core/gsm8k/acc/pass@3"])
     }
+
+    /// greedy@1 per source and over all problems, under keys no sampled metric uses.
+    func testGreedyKeysStandApartFromTheSampledOnes() {
+        let samples = [
+            EvalSample(dataSource: "gsm8k", problemID: "0", correct: true),
+            EvalSample(dataSource: "gsm8k", problemID: "1", correct: false),
+            EvalSample(dataSource: "gsm8k", problemID: "2", correct: true),
+            EvalSample(dataSource: "math500", problemID: "0", correct: false),
+            EvalSample(dataSource: "math500", problemID: "0", correct: true),  // a second sample: not counted
+        ]
+        let m = EvalMetrics.greedy(samples)
+        XCTAssertEqual(m.keys.sorted(), ["val-core/all/acc/greedy@1", "val-core/gsm8k/acc/greedy@1",
+                                         "val-core/math500/acc/greedy@1"])
+        XCTAssertEqual(m["val-core/gsm8k/acc/greedy@1"]!, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(m["val-core/math500/acc/greedy@1"], 0)
+        XCTAssertEqual(m["val-core/all/acc/greedy@1"], 0.5)
+        XCTAssertTrue(Set(m.keys).isDisjoint(with: EvalMetrics.perSource(samples).keys))
+        XCTAssertEqual(EvalMetrics.greedy([]), ["val-core/all/acc/greedy@1": 0])
+    }
 }
