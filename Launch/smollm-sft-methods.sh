@@ -26,7 +26,7 @@ source Cluster/env.sh   # 1 BLAS thread; malloc kept from returning memory each 
 mkdir -p "$OUT"
 common=(checkpoint.resume_mode=disable model.path="$MODEL" trainer.seed="$SEED" cluster.threads_per_rank=1
         "data.train_files=[gsm8k_train]" "data.val_files=[gsm8k,asdiv]" data.val_batch_size="$VAL"
-        trainer.val_loss_examples=100 data.max_prompt_length=320 data.max_response_length=256
+        trainer.val_loss_examples=100 rollout.val_kwargs.max_batch=50 data.max_prompt_length=320 data.max_response_length=256
         rollout.max_new_tokens="$NEW" sft.steps="$STEPS" sft.batch_size="$BATCH" sft.lr="$LR" sft.micro_batch_size=2
         data.train_batch_size=1 rollout.n=2 actor.ppo_mini_batch_size=1 actor.ppo_micro_batch_size_per_gpu=1)
 run() {  # name, overrides…

@@ -35,6 +35,7 @@ enum ConfigBounds {
         Limit(key: "rollout.n", max: 4_096, counts: "responses per prompt"),
         Limit(key: "rollout.max_new_tokens", max: 131_072, counts: "generated tokens"),
         Limit(key: "rollout.log_prob_micro_batch_size", max: 65_536, counts: "sequences per forward pass"),
+        Limit(key: "rollout.val_kwargs.max_batch", max: 1_000_000, counts: "prompts decoded at once"),
         Limit(key: "rollout.val_kwargs.n", max: 4_096, counts: "responses per validation prompt"),
         Limit(key: "actor.ppo_mini_batch_size", max: 65_536, counts: "prompts per optimizer step"),
         Limit(key: "actor.ppo_micro_batch_size_per_gpu", max: 65_536, counts: "responses per micro-batch"),

@@ -92,6 +92,7 @@ extension Config {
                         + "rollout.val_kwargs.greedy is false")
             c.inRange("rollout.val_kwargs.top_p", v.topP, above: 0, atMost: 1)
         }
+        c.atLeast("rollout.val_kwargs.max_batch", v.maxBatch, 0, "0 = a rank's whole share at once")
         c.require(!(v.greedy && v.greedyPass), "rollout.val_kwargs.greedy_pass adds a greedy pass to a sampled "
                     + "evaluation, but rollout.val_kwargs.greedy is true, so the evaluation already is greedy (its "
                     + "mean@N is greedy pass@1); set rollout.val_kwargs.greedy=false or greedy_pass=false")

@@ -123,6 +123,11 @@ public struct ValKwargs: Codable, Equatable, Sendable {
     /// carrying `pass` (`sampled` or `greedy`). Not allowed with `greedy` true,
     /// where `mean@N` already is greedy pass@1. Default: `false`.
     public var greedyPass: Bool = false
+    /// Validation prompts a rollout rank decodes at once, each with its KV cache of
+    /// `data.max_prompt_length` + `data.max_response_length` positions (vLLM's
+    /// max_num_seqs); the answers and seeds do not depend on it. 0 = its whole
+    /// share at once. Default: `0`.
+    public var maxBatch: Int = 0
 
     /// The defaults.
     public init() {}

@@ -10,7 +10,9 @@ public struct SFTConfig: Codable, Equatable, Sendable {
     public var lr: Double = 3e-3
     /// Sequences per forward/backward pass of the t3s, priority and p2d pipelines
     /// (gradients accumulate over a learner's share of the batch; the step is
-    /// unchanged, only peak activation memory falls); 0 = the whole share at once. Default: `0`.
+    /// unchanged, only peak activation memory falls), and per teacher-forced
+    /// scoring pass of those pipelines and of `trainer.val_loss_examples`;
+    /// 0 = the whole share at once, and 16 sequences per scoring pass. Default: `0`.
     public var microBatchSize: Int = 0
     /// Fraction of warm-start examples written as direct answers with the thinking emptied
     /// (`T:\nA:42`), so ISPO's log π(a | q, ∅) is in distribution (METHODS §1). Default: `0.0`.

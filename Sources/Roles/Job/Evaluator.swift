@@ -67,8 +67,14 @@ struct Evaluator {
                                        generator: SamplingGenerator(model: ctx.model, flagDepth: ctx.flag?.depth), flag: ctx.flag)
             let opts = SamplingOptions(temperature: Float(vk.temperature), topP: Float(vk.topP), greedy: greedy,
                                        maxNewTokens: config.rollout.maxNewTokens ?? config.data.maxResponseLength)
-            mine = try engine.rollout(items: idx.map { validation[$0] }, indices: idx, groupSize: groupSize,
-                                      options: opts, runSeed: ctx.runSeed, step: step, purpose: .evaluation)
+            // Chunks of `max_batch` prompts bound the KV cache; each sample's seed
+            // comes from its prompt index, so chunking leaves the draws alone.
+            let chunk = vk.maxBatch > 0 ? vk.maxBatch : max(1, idx.count)
+            for lo in stride(from: 0, to: idx.count, by: chunk) {
+                let part = Array(idx[lo..<min(idx.count, lo + chunk)])
+                mine += try engine.rollout(items: part.map { validation[$0] }, indices: part, groupSize: groupSize,
+                                           options: opts, runSeed: ctx.runSeed, step: step, purpose: .evaluation)
+            }
         }
         return try gatherSamples(mine)
     }

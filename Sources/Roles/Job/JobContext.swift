@@ -94,6 +94,10 @@ final class JobContext {
         logger = world.rank == layout.ranks(.learner)[0] ? try MetricsLogger(runDirectory: runDirectory, totalSteps: total) : nil
     }
 
+    /// Sequences per teacher-forced scoring pass (ledger, priority reference,
+    /// P2D probe loss, held-out loss): `sft.micro_batch_size`, or 16 when that is 0.
+    var scoringChunk: Int { config.sft.microBatchSize > 0 ? config.sft.microBatchSize : 16 }
+
     /// Answer check for one response.
     func verify(_ response: String, _ item: PromptItem) -> Verdict {
         let r = verifier.verify(response: response, groundTruth: item.groundTruth, source: item.dataSource)

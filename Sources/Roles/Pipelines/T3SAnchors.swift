@@ -55,22 +55,7 @@ struct T3SAnchors {
 
     /// Per example, the log-prob of each completion token under the model's current parameters.
     static func logProbs(ctx: JobContext, examples: [T3SExample]) throws -> [[Float]] {
-        var out: [[Float]] = []
-        var lo = 0
-        while lo < examples.count {
-            let chunk = Array(examples[lo..<min(examples.count, lo + 16)])
-            let (batch, targets) = CompletionBatch.make(chunk.map { ($0.prompt, $0.completion) },
-                                                        maxSeqLen: ctx.model.config.maxSeqLen, pad: ctx.codec.pad)
-            let lp = PolicyLoss.targetLogProbs(ctx.model.forward(batch), targets: targets).logProbs
-            let T = batch.seqLen
-            for (b, e) in chunk.enumerated() {
-                var row = [Float](repeating: 0, count: e.completion.count)
-                for t in 0..<T where targets[b * T + t] >= 0 { row[t + 1 - e.prompt.count] = lp[b * T + t] }
-                out.append(row)
-            }
-            lo += chunk.count
-        }
-        return out
+        TokenPriorityWeights.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: examples, chunk: ctx.scoringChunk)
     }
 
     /// Per example, the weights of `arm`'s loss (1 = trained, 0 = masked).

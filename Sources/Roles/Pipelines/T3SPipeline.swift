@@ -42,17 +42,21 @@ final class T3SPipeline: JobPipeline {
         let theta0 = model.parameters.toArray()
         let trainer = T3STraining(ctx: ctx, examples: examples)
 
-        // 1. The pre-run, with training-accuracy probes.
-        var probes: [(step: Int, accuracy: Double, parameters: [Float])] = []
+        // 1. The pre-run, with training-accuracy probes. Only the lowest probe's
+        // parameters are kept (the first of equals): a copy per probe would hold
+        // gigabytes on a real model.
+        var probes: [(step: Int, accuracy: Double)] = []
+        var bottleneck: (step: Int, accuracy: Double, parameters: [Float])?
         let preSteps = try trainer.train(weights: nil, firstStep: 1) { step in
             guard step % self.settings.probeFreq == 0 || step == 1 else { return false }
             let accuracy = try trainer.trainingAccuracy(prompts: self.settings.probePrompts)
             ctx.logStep(step, ["t3s/train_acc": accuracy, "t3s/phase": 0])
-            probes.append((step, accuracy, model.parameters.toArray()))
+            probes.append((step, accuracy))
+            if accuracy < bottleneck?.accuracy ?? .infinity { bottleneck = (step, accuracy, model.parameters.toArray()) }
             let low = probes.map(\.accuracy).min()!
             return self.settings.variant == .online && accuracy >= low + self.settings.onlineRise
         }
-        let bottleneck = probes.min { $0.accuracy < $1.accuracy }!
+        guard let bottleneck else { throw JobError("t3s: the pre-run made no training-accuracy probe") }
         try evaluator.evaluate(step: preSteps)
         guard settings.arm != .sft else { return try finish(step: preSteps) }
         let thetaF = model.parameters.toArray()
