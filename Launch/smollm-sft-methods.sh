@@ -9,8 +9,11 @@
 #   lane A: t3s (whose pre-run is the sft arm) → p2d:p2d → p2d:random_data
 #   lane B: priority clean:uniform (the Rho-1 reference) → noise:uniform →
 #           noise:soft → noise:hard → p2d:full
+#   lane C: p2d:p2d_heads_random_data → p2d:random_heads_p2d_data (the cross arms)
+#   lane D: t3s with t3s.arm=random (a random mask of the anchors' ratio)
 #   Launch/smollm-sft-methods.sh                 # both lanes, seed 1
 #   LANES=B SEED=2 Launch/smollm-sft-methods.sh
+#   LANES="C D" Launch/smollm-sft-methods.sh     # the added arms
 #   python3 Launch/smollm_sft_report.py runs/smol-sft
 # Extra arguments are passed to every run as overrides.
 set -euo pipefail
@@ -54,12 +57,22 @@ laneB() {
   run priority-noise-hard "${prio[@]}" priority.testbed=noise priority.mode=hard "$@"
   run p2d-full "${p2d[@]}" p2d.arm=full "$@"
 }
+laneC() {
+  run p2d-p2d_heads_random_data "${p2d[@]}" p2d.arm=p2d_heads_random_data "$@"
+  run p2d-random_heads_p2d_data "${p2d[@]}" p2d.arm=random_heads_p2d_data "$@"
+}
+laneD() {
+  run t3s-random trainer.pipeline=t3s t3s.arm=random t3s.examples="$EXAMPLES" t3s.probe_freq=8 t3s.probe_prompts=32 \
+    trainer.val_before_train=false "$@"
+}
 pids=()
 for lane in $LANES; do
   case "$lane" in
     A) laneA "$@" & pids+=($!) ;;
     B) laneB "$@" & pids+=($!) ;;
-    *) echo "LANES takes A and/or B, got '$lane'" >&2; exit 2 ;;
+    C) laneC "$@" & pids+=($!) ;;
+    D) laneD "$@" & pids+=($!) ;;
+    *) echo "LANES takes A, B, C and/or D, got '$lane'" >&2; exit 2 ;;
   esac
 done
 status=0
