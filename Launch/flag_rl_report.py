@@ -22,6 +22,14 @@ def load(run):
     return steps
 
 
+def per_step(run):
+    """Rollouts generated per step: data.train_batch_size × rollout.n from the run's config.yaml."""
+    text = open(os.path.join(run, "config.yaml")).read()
+    b = int(re.search(r"^data:\n(?:  .*\n)*?  train_batch_size: (\d+)", text, re.M).group(1))
+    n = int(re.search(r"^rollout:\n(?:  .*\n)*?  n: (\d+)", text, re.M).group(1))
+    return b * n
+
+
 def mean(xs):
     xs = [x for x in xs if x is not None]
     return sum(xs) / len(xs) if xs else None
@@ -68,13 +76,26 @@ def main(out):
             flagged = mean([s[k].get("flag/frac_flagged") for k in train])
             auroc = mean([s[k].get("flag/auroc") for k in train])
             dropped = sum(s[k].get("flag/filtered", 0) for k in train)
-            generated = 32 * len(train)
+            G = per_step(run)
+            generated = G * len(train)
             n, wrong, _, _ = rollouts(run)
             final[arm][seed] = vals[-1] if vals else None
             print(f"| {arm} | {seed} | " + " / ".join(f"{k}: {v:.3f}" for k, v in zip(val_steps, vals))
                   + f" | {fmt(chain[0])} → {fmt(chain[-1])} | {fmt(mean(acc[:10]))} / {fmt(mean(acc[-10:]))} | {fmt(flagged)} | {fmt(auroc)}"
                   + f" | {int(dropped) if arm == 'filter' else '—'} / {generated} | {wrong} / {n} |")
     print()
+    if "filter" in runs:
+        for seed, run in sorted(runs["filter"].items()):
+            s = load(run); G = per_step(run)
+            train = [k for k in s if "train/outcome_acc" in s[k]]
+            wrong_gen = round(sum((1 - s[k]["train/outcome_acc"]) * G for k in train))
+            dropped = round(sum(s[k].get("flag/filtered", 0) for k in train))
+            _, wrong_kept, _, _ = rollouts(run)
+            zs = mean([s[k].get("frac_reward_zero_std") for k in train]); ze = mean([s[k].get("effective_zero_adv_frac") for k in train])
+            print(f"- filter, seed {seed}: {dropped} rollouts dropped, {wrong_gen - wrong_kept} of them wrong "
+                  f"({wrong_gen} wrong generated, {wrong_kept} kept); groups with zero reward spread: "
+                  f"{zs:.2f} of those generated, {ze:.2f} of those trained on")
+        print()
     if "live" in runs:
         # What a filter would remove, read from the live arm (which keeps everything).
         for seed, run in sorted(runs["live"].items()):
@@ -82,6 +103,21 @@ def main(out):
             print(f"- live, seed {seed}: {fl} of {n} rollouts flagged (p(wrong) > {THRESHOLD}), {flw} of them wrong; "
                   f"{flw} of the {wrong} wrong rollouts flagged")
         print()
+    print("| arm | seed | flag/auroc, steps 1–10 / 11–20 / 21–30 | flag/frac_flagged, same blocks | flag/filtered per step, same blocks "
+          "| val-flag/auroc by validation step |")
+    print("|---|---|---|---|---|---|")
+    for arm in order:
+        if arm == "off": continue
+        for seed, run in sorted(runs[arm].items()):
+            s = load(run)
+            last = max(k for k in s if "train/outcome_acc" in s[k])
+            blocks = [(a, min(a + 9, last)) for a in range(1, last + 1, 10)]
+            def blk(key):
+                return " / ".join(fmt(mean([s[k].get(key) for k in range(a, b + 1) if k in s]), 2) for a, b in blocks)
+            val = " / ".join(f"{k}: {s[k]['val-flag/auroc']:.3f}" for k in sorted(s) if "val-flag/auroc" in s[k])
+            print(f"| {arm} | {seed} | {blk('flag/auroc')} | {blk('flag/frac_flagged')} | "
+                  f"{blk('flag/filtered') if arm == 'filter' else '—'} | {val} |")
+    print()
     base = final.get("off", {})
     print("| arm | step-final val acc, seeds " + ", ".join(str(s) for s in sorted(base)) + " | mean | mean − off | verdict |")
     print("|---|---|---|---|---|")
