@@ -87,16 +87,21 @@ def main():
     args = ap.parse_args()
     rng = random.Random(20261206)
     root, seed = args.root, args.seed
-    times = wall_times(root.rstrip("/") + ".out")
+    times = {}
+    for out in sorted(glob.glob(root.rstrip("/") + "*.out")):   # runs/smol-sft.out and runs/smol-sft-extra.out
+        times.update(wall_times(out))
     run = lambda name: os.path.join(root, f"{name}-s{seed}")
 
     # (arm label, run name, which evaluation: "last" or a step)
     arms = [("base (step 0)", "t3s", 0), ("t3s: sft (pre-run end)", "t3s", 32), ("t3s: t3s", "t3s", 64),
+            ("t3s: random mask", "t3s-random", 64),
             ("priority clean:uniform", "priority-clean-uniform", "last"),
             ("priority noise:uniform", "priority-noise-uniform", "last"),
             ("priority noise:soft", "priority-noise-soft", "last"),
             ("priority noise:hard", "priority-noise-hard", "last"),
-            ("p2d full", "p2d-full", "last"), ("p2d random_data", "p2d-random_data", "last"), ("p2d p2d", "p2d-p2d", "last")]
+            ("p2d full", "p2d-full", "last"), ("p2d random_data", "p2d-random_data", "last"),
+            ("p2d p2d_heads_random_data", "p2d-p2d_heads_random_data", "last"),
+            ("p2d random_heads_p2d_data", "p2d-random_heads_p2d_data", "last"), ("p2d p2d", "p2d-p2d", "last")]
     table, got = [], {}
     print("| arm | step | GSM8K acc % | ASDiv acc % | all acc % | held-out loss (nats/token) | run wall s |")
     print("|---|---|---|---|---|---|---|")
@@ -117,9 +122,11 @@ def main():
         print(f"| {label} | {step} | {acc(a, 'gsm8k'):.1f} | {acc(a, 'asdiv'):.1f} | {acc(a):.1f} | {loss(l):.4f} | {wall} |")
 
     pairs = [("t3s: sft (pre-run end)", "base (step 0)"), ("t3s: t3s", "t3s: sft (pre-run end)"),
+             ("t3s: t3s", "t3s: random mask"), ("t3s: random mask", "t3s: sft (pre-run end)"),
              ("priority clean:uniform", "priority noise:uniform"), ("priority noise:hard", "priority noise:uniform"),
              ("priority noise:soft", "priority noise:uniform"),
              ("p2d full", "base (step 0)"), ("p2d p2d", "p2d full"), ("p2d p2d", "p2d random_data"),
+             ("p2d p2d", "p2d p2d_heads_random_data"), ("p2d p2d", "p2d random_heads_p2d_data"),
              ("p2d p2d", "base (step 0)"), ("p2d random_data", "base (step 0)")]
     print("\n| A − B | accuracy, points [95 % CI] | held-out loss, nats/token [95 % CI] |")
     print("|---|---|---|")
@@ -133,9 +140,9 @@ def main():
         print(f"| {A} − {B} | {fa} | {fl} |")
 
     print("\nMethod metrics (the runs' metrics.jsonl, every key of the method's prefix, first value per key):")
-    for name, prefix in [("t3s", "t3s/"), ("priority-noise-uniform", "priority/"), ("priority-noise-soft", "priority/"),
+    for name, prefix in [("t3s", "t3s/"), ("t3s-random", "t3s/"), ("priority-noise-uniform", "priority/"), ("priority-noise-soft", "priority/"),
                          ("priority-noise-hard", "priority/"), ("p2d-full", "p2d/"), ("p2d-random_data", "p2d/"),
-                         ("p2d-p2d", "p2d/")]:
+                         ("p2d-p2d_heads_random_data", "p2d/"), ("p2d-random_heads_p2d_data", "p2d/"), ("p2d-p2d", "p2d/")]:
         if not os.path.exists(os.path.join(run(name), "metrics.jsonl")):
             continue
         m = metrics(run(name))
@@ -155,27 +162,37 @@ def main():
         if probes:
             print("  training-accuracy probes (step, acc, phase): " + ", ".join(f"({s}, {a:.3f}, {p:.0f})" for s, a, p in probes))
             losses = [(s, m[s]["t3s/loss"]) for s in sorted(m) if "t3s/loss" in m[s]]
-            print("  training loss every 4 steps: " + ", ".join(f"{s}:{v:.3f}" for s, v in losses if s % 4 == 0 or s == 1))
-            if args.figures:
+            print("  training loss as logged (the restart's is the masked loss): " + ", ".join(f"{s}:{v:.3f}" for s, v in losses))
+            if args.figures and name == "t3s":
                 plot_shock(probes, losses, os.path.join(args.figures, "t3s-smollm2-shock.png"))
 
 
 def plot_shock(probes, losses, path):
+    """Training accuracy at the probes and the logged training loss, pre-run and restart apart
+    (the restart's loss is the masked loss, over the non-anchor tokens only)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for phase, style in [(0, "o-"), (1, "s--")]:
+    pre_end = max(s for s, _, p in probes if p == 0)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for phase, style, label in [(0, "o-", "pre-run (= sft arm): train acc"), (1, "s--", "t3s restart: train acc")]:
         pts = [(s, 100 * a) for s, a, p in probes if p == phase]
         if pts:
-            ax.plot(*zip(*pts), style, label=["pre-run (= sft arm) train acc %", "t3s restart train acc %"][phase])
+            ax.plot(*zip(*pts), style, label=label)
     ax.set_xlabel("step")
-    ax.set_ylabel("training accuracy (%)")
+    ax.set_ylabel("training accuracy (%, 32 prompts)")
     ax2 = ax.twinx()
-    ax2.plot(*zip(*losses), color="grey", alpha=0.6, label="training loss")
-    ax2.set_ylabel("loss (nats/token)")
-    fig.legend(loc="upper right", fontsize=8)
-    ax.set_title("SmolLM2-135M on 256 GSM8K-train solutions (seed 1)")
+    pre = [(s, v) for s, v in losses if s <= pre_end]
+    post = [(s, v) for s, v in losses if s > pre_end]
+    if pre:
+        ax2.plot(*zip(*pre), "x:", color="grey", label="pre-run loss")
+    if post:
+        ax2.plot(*zip(*post), "x:", color="tab:orange", alpha=0.5, label="restart masked loss")
+    ax2.set_ylabel("training loss (nats/token)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="center right", fontsize=7)
+    ax.set_title("SmolLM2-135M, 256 GSM8K-train solutions, seed 1", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
