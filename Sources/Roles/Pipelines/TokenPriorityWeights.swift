@@ -89,8 +89,8 @@ struct TokenPriorityWeights {
     }
 
     /// Per example, `model`'s log-prob of each completion token (0 past the
-    /// context window), `chunk` examples per forward pass (the activations of a
-    /// pass grow with chunk × length: SmolLM2 keeps ~1.7 MB per token).
+    /// context window), `chunk` examples per forward pass (a pass keeps every
+    /// layer's activations of chunk × length tokens: gigabytes on a real model at 16).
     static func logProbs(model: Model, pad: Int32, examples: [T3SExample], chunk size: Int = 16) -> [[Float]] {
         precondition(size >= 1, "logProbs: chunk must be at least 1")
         var out: [[Float]] = [], lo = 0
