@@ -54,8 +54,10 @@ def loss(l):
     return sum(n for n, _ in l.values()) / sum(t for _, t in l.values()) if l else float("nan")
 
 
-def paired(a, b, kind, rng):
-    """(A − B, lo, hi): accuracy in points over shared questions, loss in nats/token over shared solutions."""
+def paired(a, b, kind, seed):
+    """(A − B, lo, hi): accuracy in points over shared questions, loss in nats/token over shared solutions.
+    The bootstrap is seeded by `seed` (the comparison's name), so an interval does not depend on which other runs exist."""
+    rng = random.Random(seed)
     keys = sorted(set(a) & set(b))
     if not keys:
         return None
@@ -85,7 +87,6 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--figures")
     args = ap.parse_args()
-    rng = random.Random(20261206)
     root, seed = args.root, args.seed
     times = {}
     for out in sorted(glob.glob(root.rstrip("/") + "*.out")):   # runs/smol-sft.out and runs/smol-sft-extra.out
@@ -133,11 +134,32 @@ def main():
     for A, B in pairs:
         if A not in got or B not in got:
             continue
-        pa = paired(got[A][0], got[B][0], "acc", rng)
-        pl = paired(got[A][1], got[B][1], "loss", rng)
+        pa = paired(got[A][0], got[B][0], "acc", f"{A}|{B}|acc")
+        pl = paired(got[A][1], got[B][1], "loss", f"{A}|{B}|loss")
         fa = f"{pa[0]:+.1f} [{pa[1]:+.1f}, {pa[2]:+.1f}]" if pa else "—"
         fl = f"{pl[0]:+.4f} [{pl[1]:+.4f}, {pl[2]:+.4f}]" if pl else "—"
         print(f"| {A} − {B} | {fa} | {fl} |")
+
+    p2d_points = []
+    full_s = metrics(run("p2d-full")).get(32, {}).get("p2d/full_sft_s") if os.path.isdir(run("p2d-full")) else None
+    for label, name in [("full", "p2d-full"), ("random_data", "p2d-random_data"),
+                        ("p2d_heads_random_data", "p2d-p2d_heads_random_data"),
+                        ("random_heads_p2d_data", "p2d-random_heads_p2d_data"), ("p2d", "p2d-p2d")]:
+        key = "p2d " + label
+        if key not in got or not full_s:
+            continue
+        m = {k: v for step in metrics(run(name)).values() for k, v in step.items()}
+        aer = (m.get("p2d/select_s", 0) + m.get("p2d/train_s", 0)) / full_s
+        a = got[key][0]
+        _, lo, hi = paired(a, {k: 0.0 for k in a}, "acc", f"{key}|acc")   # the accuracy's own bootstrap interval
+        p2d_points.append((label, aer, acc(a), lo, hi))
+    if p2d_points:
+        print("\n| P2D arm | AER (select + train) / t_full_sft | all acc % [95 % CI] |")
+        print("|---|---|---|")
+        for label, aer, a, lo, hi in p2d_points:
+            print(f"| {label} | {aer:.2f} | {a:.1f} [{lo:.1f}, {hi:.1f}] |")
+        if args.figures:
+            plot_aer(p2d_points, os.path.join(args.figures, "p2d-smollm2-acc-vs-aer.png"))
 
     print("\nMethod metrics (the runs' metrics.jsonl, every key of the method's prefix, first value per key):")
     for name, prefix in [("t3s", "t3s/"), ("t3s-random", "t3s/"), ("priority-noise-uniform", "priority/"), ("priority-noise-soft", "priority/"),
@@ -165,6 +187,22 @@ def main():
             print("  training loss as logged (the restart's is the masked loss): " + ", ".join(f"{s}:{v:.3f}" for s, v in losses))
             if args.figures and name == "t3s":
                 plot_shock(probes, losses, os.path.join(args.figures, "t3s-smollm2-shock.png"))
+
+
+def plot_aer(points, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for label, aer, a, lo, hi in points:
+        ax.errorbar([aer], [a], yerr=[[a - lo], [hi - a]], fmt="o", capsize=3, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("AER (selection + training) / full SFT time, log scale")
+    ax.set_ylabel("greedy accuracy, GSM8K + ASDiv (%)")
+    ax.set_title("P2D on SmolLM2-135M, seed 1 (95 % bootstrap over 200 questions)", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def plot_shock(probes, losses, path):
