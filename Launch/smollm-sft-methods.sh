@@ -11,9 +11,11 @@
 #           noise:soft → noise:hard → p2d:full
 #   lane C: p2d:p2d_heads_random_data → p2d:random_heads_p2d_data (the cross arms)
 #   lane D: t3s with t3s.arm=random (a random mask of the anchors' ratio)
+#   lanes E and F: priority noise:uniform and noise:hard alone (a second seed of R1)
 #   Launch/smollm-sft-methods.sh                 # both lanes, seed 1
 #   LANES=B SEED=2 Launch/smollm-sft-methods.sh
 #   LANES="C D" Launch/smollm-sft-methods.sh     # the added arms
+#   LANES="E F" SEED=2 Launch/smollm-sft-methods.sh
 #   python3 Launch/smollm_sft_report.py runs/smol-sft
 # Extra arguments are passed to every run as overrides.
 set -euo pipefail
@@ -65,6 +67,8 @@ laneD() {
   run t3s-random trainer.pipeline=t3s t3s.arm=random t3s.examples="$EXAMPLES" t3s.probe_freq=8 t3s.probe_prompts=32 \
     trainer.val_before_train=false "$@"
 }
+laneE() { run priority-noise-uniform "${prio[@]}" priority.testbed=noise priority.mode=uniform "$@"; }
+laneF() { run priority-noise-hard "${prio[@]}" priority.testbed=noise priority.mode=hard "$@"; }
 pids=()
 for lane in $LANES; do
   case "$lane" in
@@ -72,7 +76,9 @@ for lane in $LANES; do
     B) laneB "$@" & pids+=($!) ;;
     C) laneC "$@" & pids+=($!) ;;
     D) laneD "$@" & pids+=($!) ;;
-    *) echo "LANES takes A, B, C and/or D, got '$lane'" >&2; exit 2 ;;
+    E) laneE "$@" & pids+=($!) ;;
+    F) laneF "$@" & pids+=($!) ;;
+    *) echo "LANES takes A to F, got '$lane'" >&2; exit 2 ;;
   esac
 done
 status=0
