@@ -128,7 +128,10 @@ final class VerifierTests: XCTestCase {
             XCTAssertLessThan(Date().timeIntervalSince(start), 1.0, "\(name) took too long")
         }
         XCTAssertEqual(v.counts.rejected, 1)
-        let spent = AnswerVerifier.check(response: String(repeating: "{", count: 2_000_000) + "\\boxed{",
+        // The braces come after the marker, so the brace matcher must walk all 2 MB
+        // (about 2 ms); with them before it the scan stopped after a few bytes and the
+        // check only timed out when 1 µs had already passed before its first clock read.
+        let spent = AnswerVerifier.check(response: "\\boxed{" + String(repeating: "{", count: 2_000_000),
                                          groundTruth: "1", format: .boxed, timeout: 0.000_001)
         XCTAssertTrue(spent.timedOut, "a 2 MB scan outlasts a 1 µs budget and is interrupted midway")
         XCTAssertFalse(spent.correct)
