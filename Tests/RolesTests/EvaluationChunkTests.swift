@@ -9,26 +9,9 @@ import XCTest
 /// at once; the answers, their order and the metrics are those of one batch.
 final class EvaluationChunkTests: XCTestCase {
     func evaluate(_ extra: [String], dir: String) throws -> (metrics: [String: Double], dump: [String]) {
-        let config = try Config.load(yamlFile: nil, overrides: [
-            "trainer.pipeline=eval", "data.train_files=[synthetic:addition:1]",
-            "data.val_files=[synthetic:addition:1,synthetic:chain:2]", "data.val_batch_size=4",
-            "data.max_prompt_length=16", "data.max_response_length=24", "rollout.max_new_tokens=24",
-            "model.tiny.dim=32", "model.tiny.layers=2", "model.tiny.heads=4", "model.tiny.kv_heads=2",
-            "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=48",
-        ] + extra)
-        try config.validate()
-        var metrics: [String: Double] = [:]
-        Parallel.workers = 1
-        defer { Parallel.workers = 2 }
-        try LoopbackWorld.run(size: 1) { comm in
-            let job = try ClusterJob(world: comm, layout: try RankLayout(roles: [[.learner, .rollout]]), config: config,
-                                     warmStart: WarmStart(steps: 0, batchSize: 4, lr: 1e-3), root: LoopbackJobTests.root,
-                                     runDirectory: dir)
-            try job.run()
-            metrics = job.evaluations.first?.metrics ?? [:]
-        }
+        let job = try runTinyEvalJob(extra, dir: dir)
         let dump = try String(contentsOfFile: dir + "/generations/0.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
-        return (metrics, dump)
+        return (job.evaluations.first?.metrics ?? [:], dump)
     }
 
     func testChunkedDecodingGivesTheSameAnswers() throws {

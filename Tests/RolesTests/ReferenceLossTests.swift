@@ -15,26 +15,9 @@ final class ReferenceLossTests: XCTestCase {
     static let tolerance = 1e-5
 
     func runEval(_ extra: [String], dir: String? = nil) throws -> (ClusterJob, [String: Double]) {
-        let config = try Config.load(yamlFile: nil, overrides: [
-            "trainer.pipeline=eval", "data.train_files=[synthetic:addition:1]",
-            "data.val_files=[synthetic:addition:1,synthetic:chain:2]", "data.val_batch_size=4",
-            "data.max_prompt_length=16", "data.max_response_length=40", "rollout.max_new_tokens=8",
-            "model.tiny.dim=32", "model.tiny.layers=2", "model.tiny.heads=4", "model.tiny.kv_heads=2",
-            "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=64",
-        ] + extra)
-        try config.validate()
-        var job: ClusterJob?
-        Parallel.workers = 1
-        defer { Parallel.workers = 2 }
-        try LoopbackWorld.run(size: 1) { comm in
-            let j = try ClusterJob(world: comm, layout: try RankLayout(roles: [[.learner, .rollout]]), config: config,
-                                   warmStart: WarmStart(steps: 0, batchSize: 4, lr: 1e-3), root: LoopbackJobTests.root,
-                                   runDirectory: dir)
-            try j.run()
-            job = j
-        }
-        let j = try XCTUnwrap(job)
-        return (j, try XCTUnwrap(j.evaluations.first).metrics)
+        let job = try runTinyEvalJob(["data.max_response_length=40", "rollout.max_new_tokens=8", "model.tiny.max_seq_len=64"] + extra,
+                                     dir: dir)
+        return (job, try XCTUnwrap(job.evaluations.first).metrics)
     }
 
     /// −log softmax(logits)[target], in Double.
@@ -49,6 +32,7 @@ final class ReferenceLossTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (job, metrics) = try runEval(["trainer.val_loss_examples=3"], dir: dir)
         let ctx = job.ctx
+        XCTAssertEqual(ctx.config.model.tiny.maxSeqLen, 64, "this test's overrides come after runTinyEvalJob's and win")
         XCTAssertEqual(ctx.validationReferences.count, 6, "3 per source, both synthetic families have traces")
         var total = 0.0, tokens = 0, perSource: [String: (Double, Int)] = [:]
         for ref in ctx.validationReferences {
