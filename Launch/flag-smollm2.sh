@@ -82,33 +82,25 @@ if has eval; then
   done
   wait
 fi
-if has transfer; then
+# Train on the other three benchmarks, test on one, for K=$1; $2 is the log name's
+# K part ("" for the original K=4 stage, "k<K>-" for transferk).
+transfer_runs() {
+  local k=$1 tag=$2
   for test in $BENCHES; do
     train="$OUT/train-not-$test.features.jsonl"
     cat $(for b in $BENCHES; do [ "$b" != "$test" ] && echo "$OUT/$b.features.jsonl"; done) > "$train"
     for seed in $SEEDS; do
-      echo "== transfer: train on the other three, test on $test, K=4, seed $seed"
-      "$BIN" detect eval --train-features "$train" --features "$OUT/$test.features.jsonl" --k 4 --seed "$seed" \
-        "${EVAL_OPTS[@]}" > "$OUT/transfer-$test-s$seed.log" 2>&1 || echo "(transfer to $test failed)" &
+      echo "== transfer: train on the other three, test on $test, K=$k, seed $seed"
+      "$BIN" detect eval --train-features "$train" --features "$OUT/$test.features.jsonl" --k "$k" --seed "$seed" \
+        "${EVAL_OPTS[@]}" > "$OUT/transfer-$tag$test-s$seed.log" 2>&1 || echo "(transfer to $test, K=$k failed)" &
       [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
     done
   done
   wait
-fi
+}
+if has transfer; then transfer_runs 4 ""; fi
 if has transferk; then
-  for k in $TRANSFER_KS; do
-    for test in $BENCHES; do
-      train="$OUT/train-not-$test.features.jsonl"
-      cat $(for b in $BENCHES; do [ "$b" != "$test" ] && echo "$OUT/$b.features.jsonl"; done) > "$train"
-      for seed in $SEEDS; do
-        echo "== transfer: train on the other three, test on $test, K=$k, seed $seed"
-        "$BIN" detect eval --train-features "$train" --features "$OUT/$test.features.jsonl" --k "$k" --seed "$seed" \
-          "${EVAL_OPTS[@]}" > "$OUT/transfer-k$k-$test-s$seed.log" 2>&1 || echo "(transfer to $test, K=$k failed)" &
-        [ "$(jobs -rp | wc -l)" -ge "$JOBS" ] && wait -n
-      done
-    done
-  done
-  wait
+  for k in $TRANSFER_KS; do transfer_runs "$k" "k$k-"; done
 fi
 if has labels; then
   for seed in $SEEDS; do

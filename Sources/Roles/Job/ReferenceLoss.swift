@@ -30,7 +30,7 @@ struct ReferenceLoss {
             return T3SExample(item: ref.item, prompt: prompt, completion: completion)
         }
         guard !examples.isEmpty else { return [] }
-        let logProbs = TokenPriorityWeights.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: examples, chunk: ctx.scoringChunk)
+        let logProbs = CompletionBatch.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: examples, chunk: ctx.scoringChunk)
         return zip(examples, logProbs).enumerated().map { i, pair in
             Item(index: i, dataSource: pair.0.item.dataSource, tokens: pair.1.count,
                  nll: -pair.1.reduce(0.0) { $0 + Double($1) })

@@ -103,7 +103,7 @@ struct P2DSelection {
             e.prompt = Array(demonstration.suffix(max(0, window - p.prompt.count - p.completion.count))) + p.prompt
             return e
         }
-        let lp = TokenPriorityWeights.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: rows, chunk: ctx.scoringChunk).flatMap { $0 }
+        let lp = CompletionBatch.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: rows, chunk: ctx.scoringChunk).flatMap { $0 }
         return -lp.reduce(0.0) { $0 + Double($1) } / Double(max(1, lp.count))
     }
 }

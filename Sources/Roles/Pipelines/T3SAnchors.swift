@@ -55,7 +55,7 @@ struct T3SAnchors {
 
     /// Per example, the log-prob of each completion token under the model's current parameters.
     static func logProbs(ctx: JobContext, examples: [T3SExample]) throws -> [[Float]] {
-        TokenPriorityWeights.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: examples, chunk: ctx.scoringChunk)
+        CompletionBatch.logProbs(model: ctx.model, pad: ctx.codec.pad, examples: examples, chunk: ctx.scoringChunk)
     }
 
     /// Per example, the weights of `arm`'s loss (1 = trained, 0 = masked).

@@ -42,7 +42,7 @@ final class TokenPriorityPipeline: JobPipeline {
         let weighter = try TokenPriorityWeights.make(ctx: ctx, settings: settings, traces: traces)
         let comparesReference = TokenPriorityWeights.needsReference(settings.mode)
         func studentLogProbs() -> [[Float]]? {
-            comparesReference ? TokenPriorityWeights.logProbs(model: ctx.model, pad: pad, examples: traces.examples, chunk: ctx.scoringChunk) : nil
+            comparesReference ? CompletionBatch.logProbs(model: ctx.model, pad: pad, examples: traces.examples, chunk: ctx.scoringChunk) : nil
         }
         let weights = weighter.weights(student: studentLogProbs())
         if ctx.isLeader, let dir = ctx.runDirectory {
