@@ -37,14 +37,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("exp", nargs="?", default="runs/ispo2")
     ap.add_argument("--arms", nargs="+", default=["grpo", "drgrpo", "ispo-seq", "ispo-tok", "seq-only", "tok-only", "jitter"])
+    ap.add_argument("--steps", type=int, default=None,
+                    help="count a run only when it logged this step (a finished run); default: any run with an evaluation")
+    ap.add_argument("--common-seeds", action="store_true",
+                    help="keep only the seeds on which every arm of --arms finished (the cost-only arms excepted)")
+    ap.add_argument("--figure", help="PNG: confident wrong answers over the steps and pass@1 of the hardest family per evaluation")
+    ap.add_argument("--cost-arms", nargs="*", default=[],
+                    help="arms shown only in the cost rows, on the seeds they have (e.g. grpo-nosig)")
     args = ap.parse_args()
     runs = {}
-    for arm in args.arms:
+    for arm in args.arms + args.cost_arms:
         for path in sorted(glob.glob(os.path.join(args.exp, f"{arm}-s*", "metrics.jsonl"))):
             seed = int(re.search(r"-s(\d+)$", os.path.dirname(path)).group(1))
             steps, evals = load_run(path, "actor/grad_norm")
-            if steps and evals:
+            if steps and evals and (args.steps is None or (args.steps in steps and args.steps in evals)):
                 runs.setdefault(arm, {})[seed] = (steps, evals)
+    cost_runs = {a: runs.pop(a) for a in args.cost_arms if a in runs}
+    if args.common_seeds and runs:
+        found = set.union(*(set(runs.get(a, {})) for a in args.arms))
+        common = set.intersection(*(set(runs.get(a, {})) for a in args.arms))
+        if found - common:
+            print(f"Seeds left out (not every arm finished): {sorted(found - common)}.\n")
+        runs = {a: {s: r for s, r in runs[a].items() if s in common} for a in runs}
+        runs = {a: r for a, r in runs.items() if r}
     arms = [a for a in args.arms if a in runs]
     if not arms:
         sys.exit(f"no finished runs under {args.exp}")
@@ -165,6 +180,9 @@ def main():
     print("| step time (s) | " + " | ".join(fmt(t[a], 1, 2) for a in arms) + " |")
     if "grpo" in t and t["grpo"][0]:
         print("| step time ÷ GRPO (with signal passes) | " + " | ".join(f"{t[a][0] / t['grpo'][0]:.2f}" for a in arms) + " |")
+    if "grpo" in runs:
+        print("| median step time ÷ GRPO's, same seed; median over seeds [range] | "
+              + " | ".join(cost_ratio(runs[a], runs["grpo"]) for a in arms) + " |")
     def sig_ratio(a_, s):
         d = [v for v in runs[a_][s][0].values() if "timing_s/ispo_signals" in v]
         tot, sig = sum(v["timing_s/step"] for v in d), sum(v["timing_s/ispo_signals"] for v in d)
@@ -174,6 +192,51 @@ def main():
     if "grpo-nosig" in t and t["grpo-nosig"][0]:
         print("| step time ÷ GRPO without signal passes | " + " | ".join(f"{t[a][0] / t['grpo-nosig'][0]:.2f}" for a in arms) + " |")
     print()
+    if args.figure:
+        plot(runs, arms, hardest, n_eval, args.figure)
+    for arm, cruns in cost_runs.items():
+        print(f"Cost-only arm `{arm}` (seeds {sorted(cruns)}): median step time ÷ its own, same seed; median over seeds [range]:\n")
+        print("| " + " | ".join(arms) + " |")
+        print("|" + "---|" * len(arms))
+        print("| " + " | ".join(cost_ratio(runs[a], cruns) for a in arms) + " |\n")
+
+
+def plot(runs, arms, hardest, n_eval, path, window=10):
+    """Two panels, mean over seeds per arm: the confident-wrong fraction
+    (`window`-step moving average) and the hardest family's pass@1 per evaluation (± std)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for arm in arms:
+        seeds = sorted(runs[arm])
+        common = sorted(set.intersection(*(set(runs[arm][s][0]) for s in seeds)))
+        per_step = [statistics.mean(runs[arm][s][0][t].get("ispo/wrong_confident_frac", 0) for s in seeds) for t in common]
+        smooth = [statistics.mean(per_step[max(0, i - window + 1):i + 1]) for i in range(len(per_step))]
+        line, = left.plot(common, [100 * v for v in smooth], label=arm)
+        evals = sorted(set.intersection(*(set(runs[arm][s][1]) for s in seeds)))
+        vals = [[runs[arm][s][1][t].get(f"val-core/{hardest}/acc/mean@{n_eval}", 0) for s in seeds] for t in evals]
+        mean = [100 * statistics.mean(v) for v in vals]
+        std = [100 * (statistics.stdev(v) if len(v) > 1 else 0) for v in vals]
+        right.errorbar(evals, mean, yerr=std, capsize=3, color=line.get_color(), label=arm)
+    left.set(xlabel="RL step", ylabel=f"confident wrong answers, % of wrong ({window}-step mean)",
+             title="(b) answer probability > 0.9 among wrong rollouts")
+    right.set(xlabel="RL step", ylabel="pass@1 (%)", title=f"{hardest}: pass@1 = avg@{n_eval}, mean ± std over seeds")
+    left.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def cost_ratio(arm_runs, ref_runs):
+    """Median over the shared seeds of (median timing_s/step of the arm) ÷ (that of the reference), with the range."""
+    ratios = []
+    for seed in sorted(set(arm_runs) & set(ref_runs)):
+        med = [statistics.median(v["timing_s/step"] for v in r[0].values() if "timing_s/step" in v)
+               for r in (arm_runs[seed], ref_runs[seed])]
+        ratios.append(med[0] / med[1])
+    if not ratios:
+        return "–"
+    return f"{statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}]"
 
 
 if __name__ == "__main__":
