@@ -13,6 +13,8 @@
 #        motab_student        student-entropy trigger, per-rollout boundary (round one)
 #        motab_student_family student-entropy trigger, boundary kept per family across steps
 #        motab_teacher        teacher-entropy trigger, boundary kept per family across steps
+#        motab_logratio       teacher log-ratio trigger (log π_S − log π_T of each student
+#                             token), boundary kept per family across steps (not in the default list)
 #        random               random trigger at motab_student_family's measured
 #                             intervention rate (per student token), so its precision
 #                             is the base rate a trigger must beat
@@ -60,6 +62,7 @@ arm_args() {
     motab_student) echo "distillation.mode=motab distillation.trigger=student distillation.boundary=rollout" ;;
     motab_student_family) echo "distillation.mode=motab distillation.trigger=student distillation.boundary=family" ;;
     motab_teacher) echo "distillation.mode=motab distillation.trigger=teacher distillation.boundary=family" ;;
+    motab_logratio) echo "distillation.mode=motab distillation.trigger=teacher_logratio distillation.boundary=family" ;;
     random) echo "distillation.mode=motab distillation.trigger=random distillation.random_rate=$2" ;;
     *) echo "unknown arm $1" >&2; exit 2 ;;
   esac

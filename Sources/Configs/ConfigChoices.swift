@@ -70,7 +70,7 @@ public enum DistillationMode: String, ConfigChoice {
     case onPolicy = "on_policy"
 }
 
-/// `distillation.trigger`: whose entropy MOTAB's monitor watches (METHODS §2).
+/// `distillation.trigger`: what MOTAB's monitor watches (METHODS §2).
 public enum DistillationTrigger: String, ConfigChoice {
     /// The student's sampling entropy of each of its tokens.
     case student
@@ -82,6 +82,12 @@ public enum DistillationTrigger: String, ConfigChoice {
     /// probability `distillation.random_rate` (set it to match another arm's
     /// intervention rate), with the same backtrack and intervention.
     case random
+    /// Ours: the teacher's surprise at each student token, log π_S(x_t) −
+    /// log π_T(x_t) (the student's log-prob as sampled minus the teacher's on
+    /// the student's prefix), scored and backtracked as `teacher` is. After a
+    /// wrong step the teacher can stay confident (low entropy) while giving
+    /// the step itself a low probability (Results-MOTAB §1).
+    case teacherLogRatio = "teacher_logratio"
 
     /// `distillation.teacher_trigger` (the older boolean key, an alias of
     /// `distillation.trigger`): `true` is `teacher`, `false` is `student`.
@@ -89,8 +95,10 @@ public enum DistillationTrigger: String, ConfigChoice {
 
     /// Whether the student-entropy monitor runs.
     public var watchesStudent: Bool { self == .student || self == .either }
-    /// Whether the teacher-entropy monitor runs.
-    public var watchesTeacher: Bool { self == .teacher || self == .either }
+    /// Whether the teacher-side monitor runs (on the teacher's entropy, or on the log-ratio).
+    public var watchesTeacher: Bool { self == .teacher || self == .either || self == .teacherLogRatio }
+    /// Whether the teacher-side monitor is fed log π_S − log π_T instead of the teacher's entropy.
+    public var teacherSignalIsLogRatio: Bool { self == .teacherLogRatio }
 }
 
 /// `distillation.boundary`: whose statistics MOTAB's boundary τ = μ + k·σ is made of.

@@ -16,10 +16,12 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     public var teacherMaxTokens: Int = 64
     /// α, weight of the cross-entropy on teacher tokens. Default: `1.0`.
     public var alpha: Double = 1
-    /// Whose entropy the monitor watches: `student` (its sampling entropy),
+    /// What the monitor watches: `student` (its sampling entropy),
     /// `teacher` (the teacher's entropy on the student's prefix, scored at each
     /// step boundary or every w tokens; same w, EMA boundary, k, m, backtrack
-    /// and N_max), `either` (both, each with its own boundary) or `random` (the
+    /// and N_max), `teacher_logratio` (ours: log π_S − log π_T of each student
+    /// token, the teacher's surprise, scored the same way), `either` (student
+    /// and teacher entropy, each with its own boundary) or `random` (the
     /// control: no monitor, a stray at each student token with probability
     /// `random_rate`). The older `teacher_trigger: true` / `false` means
     /// `teacher` / `student`. Default: `student`.

@@ -5,8 +5,9 @@ import Objectives
 /// `family` or `global`): one `PersistentBoundary` per monitored signal, kept
 /// by the distill pipeline across steps. Rollouts start from their key's
 /// statistics with a frozen boundary; afterwards their kept student tokens
-/// are folded in (the student's sampling entropies, and the teacher's
-/// entropies at those positions when the teacher trigger is on).
+/// are folded in (the student's sampling entropies, and the teacher-side
+/// signal at those positions when a teacher trigger is on: the teacher's
+/// entropies, or log π_S − log π_T for `teacher_logratio`).
 ///
 /// Not in checkpoints: a resumed run starts these statistics empty (as the
 /// first step of a fresh run does: no stray before `warmup` tokens).
@@ -16,10 +17,13 @@ final class MotabBoundaryStore {
     /// The student-entropy and teacher-entropy statistics.
     var student: PersistentBoundary, teacher: PersistentBoundary
 
+    /// Whether the teacher-side statistics are of log π_S − log π_T (`teacher_logratio`) rather than entropies.
+    let teacherLogRatio: Bool
+
     /// Empty statistics; nil for `boundary=rollout` (nothing persists).
-    init?(mode: DistillationBoundary, decay: Double) {
+    init?(mode: DistillationBoundary, decay: Double, teacherLogRatio: Bool = false) {
         guard mode != .rollout else { return nil }
-        self.mode = mode
+        self.mode = mode; self.teacherLogRatio = teacherLogRatio
         student = PersistentBoundary(decay: decay); teacher = PersistentBoundary(decay: decay)
     }
 
@@ -31,7 +35,9 @@ final class MotabBoundaryStore {
         for (c, key) in zip(completions, keys) {
             let kept = c.provenance.indices.filter { c.provenance[$0] == 0 && $0 < c.entropies.count }
             student.fold(kept.map { Double(c.entropies[$0]) }, key: key)
-            if !c.teacherEntropies.isEmpty {
+            if teacherLogRatio {  // teacherLogProbs of student tokens: filled by scoreWithTeacher (NaN if not)
+                teacher.fold(kept.map { Double(c.logProbs[$0] - c.teacherLogProbs[$0]) }.filter(\.isFinite), key: key)
+            } else if !c.teacherEntropies.isEmpty {
                 teacher.fold(kept.map { Double(c.teacherEntropies[$0]) }.filter(\.isFinite), key: key)
             }
         }

@@ -12,7 +12,9 @@ import Transformer
 /// and has its own `EntropyMonitor`s. `settings.trigger` picks what they watch:
 /// - `student`: the sampling entropy of each student token, as it is drawn.
 /// - `teacher`: the teacher's entropy at the same positions, on the student's
-///   prefix. A sequence's tokens not yet scored go to the teacher at each step
+///   prefix (`teacher_logratio`: log π_S − log π_T of each student token
+///   instead, from the teacher's log-probs; all else as for `teacher`). A
+///   sequence's tokens not yet scored go to the teacher at each step
 ///   boundary, every `teacherScoreInterval` tokens and before it ends; the
 ///   decode step's batches go as one score request (`ScoreQuery.cacheKey` =
 ///   the sequence index, so the teacher runs only the new tokens), and the
@@ -174,19 +176,22 @@ public final class MotabRollout {
             }
             // Teacher trigger: one score request for every sequence with tokens waiting.
             if !waiting.isEmpty {
-                let queries = waiting.map { seqs[$0.seq].teacherQuery(end: $0.end, key: $0.seq) }
+                let logRatio = trigger.teacherSignalIsLogRatio
+                let queries = waiting.map { seqs[$0.seq].teacherQuery(end: $0.end, key: $0.seq, entropies: !logRatio) }
                 let results = try teacher.score(queries)
                 guard results.count == queries.count else {
-                    throw TeacherError("MOTAB: expected \(queries.count) teacher entropy scores, found \(results.count)")
+                    throw TeacherError("MOTAB: expected \(queries.count) teacher scores, found \(results.count)")
                 }
                 for (w, (q, r)) in zip(waiting, zip(queries, results)) {
-                    let n = q.tokens.count - q.from
-                    guard r.entropies.count == n, r.entropies.allSatisfy(\.isFinite) else {
-                        throw TeacherError("MOTAB: teacher entropies for sequence \(w.seq) are \(r.entropies.count) values"
-                                           + "\(r.entropies.allSatisfy(\.isFinite) ? "" : " (some not finite)"); expected \(n) finite "
-                                           + "ones, one per token sent; the teacher must answer ScoreQuery.entropies")
+                    let n = q.tokens.count - q.from, got = logRatio ? r.logProbs : r.entropies
+                    guard got.count == n, got.allSatisfy(\.isFinite) else {
+                        let what = logRatio ? "log-probs" : "entropies"
+                        throw TeacherError("MOTAB: teacher \(what) for sequence \(w.seq) are \(got.count) values"
+                                           + "\(got.allSatisfy(\.isFinite) ? "" : " (some not finite)"); expected \(n) finite "
+                                           + "ones, one per token sent; the teacher must answer the score query's \(what)")
                     }
-                    if let s = seqs[w.seq].observeTeacher(r.entropies, boundaryTokens: boundary) {
+                    let values = logRatio ? seqs[w.seq].logRatios(teacherLogProbs: got) : got
+                    if let s = seqs[w.seq].observeTeacher(values, boundaryTokens: boundary) {
                         strays.append(Stray(seq: w.seq, s: s, by: .teacher))
                     } else {
                         move(w.seq, w.then)

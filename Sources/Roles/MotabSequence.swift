@@ -76,19 +76,27 @@ struct MotabSequence {
     }
 
     /// The score request that sends response tokens `[teacherScored, end)` to
-    /// the teacher (keyed by `key`, so the teacher runs only what is new).
-    func teacherQuery(end: Int, key: Int) -> ScoreQuery {
-        ScoreQuery(tokens: prompt + out.tokens[0..<end], from: prompt.count + teacherScored, entropies: true, cacheKey: key)
+    /// the teacher (keyed by `key`, so the teacher runs only what is new);
+    /// `entropies` asks for the teacher's entropies (the log-ratio signal needs only log-probs).
+    func teacherQuery(end: Int, key: Int, entropies: Bool = true) -> ScoreQuery {
+        ScoreQuery(tokens: prompt + out.tokens[0..<end], from: prompt.count + teacherScored, entropies: entropies, cacheKey: key)
     }
 
-    /// Feeds the teacher monitor the entropies of the tokens from `teacherScored`
-    /// on, in order; returns the stray's first token when one completes (the
-    /// rest of the batch is then not fed: it is discarded by the backtrack).
-    mutating func observeTeacher(_ entropies: [Float], boundaryTokens: Set<Int32>) -> Int? {
+    /// The log-ratio signal of the tokens a score request sent, from the
+    /// teacher's log-probs of them: log π_S − log π_T per token, from `teacherScored` on.
+    func logRatios(teacherLogProbs lp: [Float]) -> [Float] {
+        lp.indices.map { out.logProbs[teacherScored + $0] - lp[$0] }
+    }
+
+    /// Feeds the teacher-side monitor its signal (the teacher's entropies, or
+    /// the log-ratios) of the tokens from `teacherScored` on, in order; returns
+    /// the stray's first token when one completes (the rest of the batch is
+    /// then not fed: it is discarded by the backtrack).
+    mutating func observeTeacher(_ values: [Float], boundaryTokens: Set<Int32>) -> Int? {
         guard var m = teacher else { return nil }
         defer { teacher = m }
-        out.teacherMonitorTokens += entropies.count
-        for h in entropies {
+        out.teacherMonitorTokens += values.count
+        for h in values {
             let t = teacherScored
             teacherScored += 1
             if let s = m.observe(h, index: t, isBoundary: boundaryTokens.contains(out.tokens[t])) { return s }

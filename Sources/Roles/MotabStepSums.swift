@@ -102,7 +102,8 @@ final class MotabGenerator: SequenceGenerator {
         }
         let t = Date()
         try rollout.scoreWithTeacher(prompts: prompts, completions: &completions, fullRows: fullRows,
-                                     entropies: boundary != nil && rollout.settings.trigger.watchesTeacher)
+                                     entropies: boundary != nil && rollout.settings.trigger.watchesTeacher
+                                         && !rollout.settings.trigger.teacherSignalIsLogRatio)
         scoreSeconds = Date().timeIntervalSince(t)
         boundary?.fold(completions, keys: keys)
         return completions.map {

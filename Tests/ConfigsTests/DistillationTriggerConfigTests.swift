@@ -13,7 +13,8 @@ final class DistillationTriggerConfigTests: XCTestCase {
 
     func testSpellingsThatLoad() throws {
         XCTAssertEqual(try load([]).distillation.trigger, .student)
-        for (written, trigger) in [("student", DistillationTrigger.student), ("teacher", .teacher), ("either", .either)] {
+        for (written, trigger) in [("student", DistillationTrigger.student), ("teacher", .teacher), ("either", .either),
+                                   ("random", .random), ("teacher_logratio", .teacherLogRatio)] {
             XCTAssertEqual(try load(["distillation.trigger=\(written)"]).distillation.trigger, trigger)
         }
         XCTAssertEqual(try load(["distillation.teacher_trigger=true"]).distillation.trigger, .teacher)

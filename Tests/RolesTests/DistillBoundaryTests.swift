@@ -21,6 +21,26 @@ final class DistillBoundaryTests: XCTestCase {
         XCTAssertNotNil(m1["motab/base_error_rate"])
     }
 
+    /// A frozen copy of the student agrees with it on every token at step 1, so
+    /// the log-ratios folded after step 1 are rounding (the student decodes on
+    /// packed weights, the teacher scores through its prefix cache: measured
+    /// |τ| printed, about 1e-6); the teacher's entropies there would be ~1–3 nats.
+    static let frozenCopyLogRatioBound = 1e-3
+
+    func testLogRatioTriggerKeepsStatisticsOfTheLogRatio() throws {
+        let r = try DistillPipelineTests.runJob(layout: layout, ["distillation.mode=motab", "distillation.teacher_models=[student]",
+                                                                 "distillation.trigger=teacher_logratio", "distillation.boundary=family"])
+        defer { try? FileManager.default.removeItem(atPath: r.directory) }
+        let m1 = try XCTUnwrap(r.steps[1]), m2 = try XCTUnwrap(r.steps[2])
+        XCTAssertEqual(m1["motab/interventions_per_rollout"], 0, "no statistics before the first rollouts end")
+        XCTAssertGreaterThan(try XCTUnwrap(m1["motab/teacher_monitor_tokens_per_rollout"]), 0, "the log-ratio was scored")
+        let tau = try XCTUnwrap(m1["motab/boundary_teacher_tau"])
+        print("[motab] teacher_logratio, frozen-copy teacher: step-1 boundary τ = \(tau)")
+        XCTAssertLessThan(abs(tau), Self.frozenCopyLogRatioBound)
+        XCTAssertNotNil(m2["motab/boundary_teacher_tau"])
+        XCTAssertNotNil(m2["motab/interventions_per_rollout"])
+    }
+
     func testRandomTriggerAtRateOneIntervenesWithoutAMonitor() throws {
         let r = try DistillPipelineTests.runJob(layout: layout, ["distillation.mode=motab", "distillation.teacher_models=[student]",
                                                                  "distillation.trigger=random", "distillation.random_rate=1",

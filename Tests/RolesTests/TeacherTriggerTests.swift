@@ -10,12 +10,16 @@ import XCTest
 /// A teacher whose entropy on a sequence's prefix is a script of the response
 /// position: 1.1 at even and 1.0 at odd positions (so at most one token in a
 /// row is above the mean and m = 2 never fires on them), and `spike` at
-/// positions `spikeAt[seq] ..< spikeAt[seq] + 2`. Continuations write `script`.
-/// It records what it was asked.
+/// positions `spikeAt[seq] ..< spikeAt[seq] + 2`. Its log-prob of each token
+/// is minus that script (or `flatLogProb` when set), so on a student with a
+/// constant log-prob the log-ratio log π_S − log π_T follows the same script
+/// shifted by a constant. Continuations write `script`. It records what it was asked.
 final class EntropyScriptTeacher: Teacher {
     static let spike: Float = 4
     let promptLengths: [Int], spikeAt: [Int]
     let script: [Int32] = [4, 6, 8]
+    /// When set, the log-prob of every token (no spike in the log-ratio).
+    var flatLogProb: Float?
     private(set) var scoreQueries: [ScoreQuery] = []
     private(set) var continueQueries: [ContinueQuery] = []
 
@@ -28,11 +32,11 @@ final class EntropyScriptTeacher: Teacher {
     func score(_ queries: [ScoreQuery]) throws -> [ScoreResult] {
         scoreQueries += queries
         return try queries.map { q in
-            guard q.entropies, let seq = q.cacheKey else { throw TeacherError("entropy script: expected keyed entropy queries") }
+            guard let seq = q.cacheKey else { throw TeacherError("entropy script: expected keyed queries") }
             let p = promptLengths[seq]
             // Entry t − from is the entropy of the distribution predicting tokens[t], response position t − p.
-            return ScoreResult(logProbs: [Float](repeating: -1, count: q.tokens.count - q.from),
-                               entropies: (q.from..<q.tokens.count).map { entropy(seq: seq, position: $0 - p) })
+            let h = (q.from..<q.tokens.count).map { entropy(seq: seq, position: $0 - p) }
+            return ScoreResult(logProbs: h.map { flatLogProb ?? -$0 }, entropies: q.entropies ? h : [])
         }
     }
 
@@ -70,9 +74,10 @@ final class TeacherTriggerTests: XCTestCase {
     /// entropy is log V at every token, σ = 0, and the student monitor never fires.
     static func flatStudent() throws -> Model { try Model(config: config) }
 
-    func run(_ model: Model, _ trigger: DistillationTrigger, maxInterventions: Int = 1)
+    func run(_ model: Model, _ trigger: DistillationTrigger, maxInterventions: Int = 1, flatLogProb: Float? = nil)
         throws -> (out: [MotabCompletion], teacher: EntropyScriptTeacher) {
         let teacher = EntropyScriptTeacher(promptLengths: Self.prompts.map(\.count), spikeAt: Self.spikeAt)
+        teacher.flatLogProb = flatLogProb
         let out = try MotabRollout(model: model, teacher: teacher, settings: Self.settings(trigger, maxInterventions: maxInterventions))
             .generate(prompts: Self.prompts, options: Self.options, seeds: Self.seeds)
         return (out, teacher)
@@ -114,10 +119,33 @@ final class TeacherTriggerTests: XCTestCase {
         XCTAssertEqual(MotabMetrics.batch(byStudent)["motab/teacher_monitor_tokens_per_rollout"], 0)
     }
 
+    /// `teacher_logratio` on the flat student (log π_S = −log V at every token):
+    /// the log-ratio is the teacher's script plus a constant, so it fires where
+    /// `teacher` fires, with the same rollouts, from queries that ask for no
+    /// entropies. When the teacher's log-prob is flat too, the ratio is constant
+    /// (σ = 0) and it never fires.
+    func testLogRatioTriggerFiresWhereTheTeacherIsSurprised() throws {
+        let flat = try Self.flatStudent()
+        let (byRatio, script) = try run(flat, .teacherLogRatio)
+        try checkFiredAtSpike(byRatio, script, prompts: Self.prompts, entropies: false)
+        let (byEntropy, _) = try run(flat, .teacher)
+        for (r, e) in zip(byRatio, byEntropy) {
+            XCTAssertEqual(r.tokens, e.tokens); XCTAssertEqual(r.provenance, e.provenance)
+            XCTAssertEqual(r.interventions, e.interventions); XCTAssertEqual(r.teacherMonitorTokens, e.teacherMonitorTokens)
+        }
+        let logV = -log(Float(Self.config.vocabSize))
+        let (calm, asked) = try run(flat, .teacherLogRatio, flatLogProb: logV)
+        XCTAssertTrue(calm.allSatisfy { $0.interventions.isEmpty && $0.teacherMonitorTokens == 30 }, "scored every token, never fired")
+        XCTAssertTrue(asked.continueQueries.isEmpty)
+        XCTAssertFalse(asked.scoreQueries.isEmpty)
+    }
+
     /// Every sequence: one teacher-fired intervention with s = the spike, b =
     /// one past the last boundary before it, the script's tokens spliced at b,
-    /// and score queries that sent each token once, in increments.
-    func checkFiredAtSpike(_ out: [MotabCompletion], _ teacher: EntropyScriptTeacher, prompts: [[Int32]]) throws {
+    /// and score queries that sent each token once, in increments (asking for
+    /// entropies iff `entropies`).
+    func checkFiredAtSpike(_ out: [MotabCompletion], _ teacher: EntropyScriptTeacher, prompts: [[Int32]],
+                           entropies: Bool = true) throws {
         var continues = teacher.continueQueries
         for (i, c) in out.enumerated() {
             XCTAssertEqual(c.tokens.count, 30)
@@ -140,7 +168,7 @@ final class TeacherTriggerTests: XCTestCase {
             let p = prompts[i].count
             var expectedFrom = p
             for (k, q) in mine.enumerated() {
-                XCTAssertTrue(q.entropies)
+                XCTAssertEqual(q.entropies, entropies)
                 XCTAssertEqual(q.from, expectedFrom, "seq \(i) query \(k)")
                 XCTAssertLessThanOrEqual(q.tokens.count - q.from, Self.settings(.teacher).teacherScoreInterval, "seq \(i) query \(k)")
                 expectedFrom = q.tokens.count

@@ -105,7 +105,9 @@ final class DistillPipeline: JobPipeline {
         }
         let boundary = Set(try [";", "\n"].flatMap { try ctx.codec.encode($0) })
         settings = MotabSettings(config: d, boundaryTokens: boundary)
-        if ctx.rolloutRanks.contains(ctx.world.rank) { boundaryStore = MotabBoundaryStore(mode: d.boundary, decay: d.boundaryDecay) }
+        if ctx.rolloutRanks.contains(ctx.world.rank) {
+            boundaryStore = MotabBoundaryStore(mode: d.boundary, decay: d.boundaryDecay, teacherLogRatio: d.trigger.teacherSignalIsLogRatio)
+        }
         if ctx.isLeader {
             let from = resumed.map { ", continuing after step \($0.state.step)" } ?? ""
             print("ispo-cluster: distill mode \(d.mode.rawValue), trigger \(d.trigger.rawValue), boundary \(d.boundary.rawValue), estimator \(estimator.rawValue), "
