@@ -106,13 +106,14 @@ public struct ChainTask: SyntheticFamily {
 
     /// One step per operation: `24*3=72`.
     public func steps(of problem: SyntheticProblem) throws -> [String] {
-        let (start, ops) = try parse(problem.prompt)
+        let (start, ops) = try Self.parse(problem.prompt, steps: stepCount)
         return SyntheticTrace.steps(ofThinking: self.problem(start: start, ops: ops).thinking)
     }
 
-    private func parse(_ prompt: String) throws -> (Int, [Op]) {
+    /// The start value and operations of a `chain` prompt of `stepCount` operations.
+    static func parse(_ prompt: String, steps stepCount: Int) throws -> (Int, [Op]) {
         let bad = SyntheticTaskError.malformedPrompt(
-            family: name, prompt: prompt, expected: "Q:<start>,<op><k>,… with \(stepCount) operations among +k, -k, *k")
+            family: "chain", prompt: prompt, expected: "Q:<start>,<op><k>,… with \(stepCount) operations among +k, -k, *k")
         guard prompt.hasPrefix("Q:"), let body = prompt.dropFirst(2).split(separator: "\n").first else { throw bad }
         let fields = body.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
         guard fields.count == stepCount + 1, let start = Int(fields[0]) else { throw bad }

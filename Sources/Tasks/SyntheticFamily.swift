@@ -9,7 +9,7 @@ import Tensors
 /// find where a generated trace first leaves the valid derivation (the ground
 /// truth MOTAB's monitor is scored against).
 public protocol SyntheticFamily: Sendable {
-    /// Family name as used in specs such as `chain:5` (`addition`, `chain`, `sort`).
+    /// Family name as used in specs such as `chain:5` (`addition`, `chain`, `sort`, `checked`).
     var name: String { get }
     /// Difficulty level (digits, steps or list length, depending on the family).
     var level: Int { get }
@@ -159,14 +159,16 @@ public enum SyntheticFamilies {
         Info(name: "chain", levels: 1...10, hardLevel: 8, summary: "number of +,-,* operations, running values in 0...99",
              styles: ChainTask.styleCount),
         Info(name: "sort", levels: 2...9, hardLevel: 8, summary: "list length (values 0...99), selection sort steps"),
+        Info(name: "checked", levels: 3...10, hardLevel: 8,
+             summary: "chain operations, the running value given after every second one but the last"),
     ]
 
-    /// The valid specs, for messages: `addition:1...6, chain:1...10, sort:2...9`.
+    /// The valid specs, for messages: `addition:1...6, chain:1...10, sort:2...9, checked:3...10`.
     public static var validNames: String {
         all.map { "\($0.name):\($0.levels.lowerBound)...\($0.levels.upperBound)" }.joined(separator: ", ")
     }
 
-    /// The hard (collapse) spec of every family, e.g. `["addition:5", "chain:8", "sort:8"]`.
+    /// The hard (collapse) spec of every family, e.g. `["addition:5", "chain:8", "sort:8", "checked:8"]`.
     public static var hardSpecs: [String] { all.map { "\($0.name):\($0.hardLevel)" } }
 
     /// The family `name` at `level` with trace `style`; throws when any is unknown.
@@ -183,6 +185,7 @@ public enum SyntheticFamilies {
         switch name {
         case "addition": return AdditionTask(digits: level, style: style)
         case "chain": return ChainTask(steps: level, style: style)
+        case "checked": return CheckedChainTask(steps: level)
         default: return SortTask(length: level)
         }
     }

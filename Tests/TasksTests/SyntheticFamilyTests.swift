@@ -13,12 +13,12 @@ final class SyntheticFamilyTests: XCTestCase {
         XCTAssertEqual(try SyntheticFamilies.named("addition:3").spec, "addition:3")
         XCTAssertEqual(try SyntheticFamilies.named("chain5").spec, "chain:5")
         XCTAssertEqual(try SyntheticFamilies.named(" sort:4 ").spec, "sort:4")
-        XCTAssertEqual(everyFamily.count, 6 + 10 + 8)
-        XCTAssertEqual(SyntheticFamilies.hardSpecs, ["addition:5", "chain:8", "sort:8"])
+        XCTAssertEqual(everyFamily.count, 6 + 10 + 8 + 8)
+        XCTAssertEqual(SyntheticFamilies.hardSpecs, ["addition:5", "chain:8", "sort:8", "checked:8"])
         for spec in SyntheticFamilies.hardSpecs { XCTAssertNoThrow(try SyntheticFamilies.named(spec)) }
         for bad in ["multiply:3", "chain", "chain:x", ""] {
             XCTAssertThrowsError(try SyntheticFamilies.named(bad), bad) { error in
-                XCTAssertTrue("\(error)".contains("addition:1...6, chain:1...10, sort:2...9"), "\(error)")
+                XCTAssertTrue("\(error)".contains("addition:1...6, chain:1...10, sort:2...9, checked:3...10"), "\(error)")
             }
         }
         XCTAssertThrowsError(try SyntheticFamilies.named("addition:7")) { error in
@@ -57,8 +57,8 @@ final class SyntheticFamilyTests: XCTestCase {
         case "addition":
             let xs = body.split(separator: "+").compactMap { Int($0) }
             return xs.count == 2 ? String(xs[0] + xs[1]) : nil
-        case "chain":
-            let fields = body.split(separator: ",")
+        case "chain", "checked":  // a checked chain's "=v" checkpoints are skipped, not trusted
+            let fields = body.split(separator: ",").map { $0.split(separator: "=")[0] }
             guard var v = Int(fields[0]), fields.count == family.level + 1 else { return nil }
             for f in fields.dropFirst() {
                 guard let k = Int(f.dropFirst()) else { return nil }
