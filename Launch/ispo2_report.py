@@ -183,6 +183,8 @@ def main():
     if "grpo" in runs:
         print("| median step time ÷ GRPO's, same seed; median over seeds [range] | "
               + " | ".join(cost_ratio(runs[a], runs["grpo"]) for a in arms) + " |")
+        print("| the same per response token (step time ÷ mean response length) | "
+              + " | ".join(cost_ratio(runs[a], runs["grpo"], per_token=True) for a in arms) + " |")
     def sig_ratio(a_, s):
         d = [v for v in runs[a_][s][0].values() if "timing_s/ispo_signals" in v]
         tot, sig = sum(v["timing_s/step"] for v in d), sum(v["timing_s/ispo_signals"] for v in d)
@@ -195,15 +197,17 @@ def main():
     if args.figure:
         plot(runs, arms, hardest, n_eval, args.figure)
     for arm, cruns in cost_runs.items():
-        print(f"Cost-only arm `{arm}` (seeds {sorted(cruns)}): median step time ÷ its own, same seed; median over seeds [range]:\n")
+        print(f"Cost-only arm `{arm}` (seeds {sorted(cruns)}): median step time ÷ its own, same seed; median over seeds [range]; "
+              "second row per response token:\n")
         print("| " + " | ".join(arms) + " |")
         print("|" + "---|" * len(arms))
-        print("| " + " | ".join(cost_ratio(runs[a], cruns) for a in arms) + " |\n")
+        print("| " + " | ".join(cost_ratio(runs[a], cruns) for a in arms) + " |")
+        print("| " + " | ".join(cost_ratio(runs[a], cruns, per_token=True) for a in arms) + " |\n")
 
 
 def plot(runs, arms, hardest, n_eval, path, window=10):
     """Two panels, mean over seeds per arm: the confident-wrong fraction
-    (`window`-step moving average) and the hardest family's pass@1 per evaluation (± std)."""
+    (`window`-step moving average) and the hardest family's pass@1 per evaluation (mean and each seed)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -216,22 +220,26 @@ def plot(runs, arms, hardest, n_eval, path, window=10):
         line, = left.plot(common, [100 * v for v in smooth], label=arm)
         evals = sorted(set.intersection(*(set(runs[arm][s][1]) for s in seeds)))
         vals = [[runs[arm][s][1][t].get(f"val-core/{hardest}/acc/mean@{n_eval}", 0) for s in seeds] for t in evals]
-        mean = [100 * statistics.mean(v) for v in vals]
-        std = [100 * (statistics.stdev(v) if len(v) > 1 else 0) for v in vals]
-        right.errorbar(evals, mean, yerr=std, capsize=3, color=line.get_color(), label=arm)
+        right.plot(evals, [100 * statistics.mean(v) for v in vals], color=line.get_color(), lw=2, label=arm)
+        for k in range(len(seeds)):  # each seed thin: the outcomes can split by seed, which a std bar hides
+            right.plot(evals, [100 * v[k] for v in vals], color=line.get_color(), lw=0.7, alpha=0.45)
     left.set(xlabel="RL step", ylabel=f"confident wrong answers, % of wrong ({window}-step mean)",
              title="(b) answer probability > 0.9 among wrong rollouts")
-    right.set(xlabel="RL step", ylabel="pass@1 (%)", title=f"{hardest}: pass@1 = avg@{n_eval}, mean ± std over seeds")
+    right.set(xlabel="RL step", ylabel="pass@1 (%)", title=f"{hardest}: pass@1 = avg@{n_eval}; mean (thick) and each seed")
     left.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def cost_ratio(arm_runs, ref_runs):
-    """Median over the shared seeds of (median timing_s/step of the arm) ÷ (that of the reference), with the range."""
+def cost_ratio(arm_runs, ref_runs, per_token=False):
+    """Median over the shared seeds of (median timing_s/step of the arm) ÷ (that of the reference), with the range;
+    `per_token`: of timing_s/step ÷ response_length/mean (a policy that writes shorter answers takes shorter steps)."""
+    def per_step(v):
+        return v["timing_s/step"] / v["response_length/mean"] if per_token else v["timing_s/step"]
     ratios = []
     for seed in sorted(set(arm_runs) & set(ref_runs)):
-        med = [statistics.median(v["timing_s/step"] for v in r[0].values() if "timing_s/step" in v)
+        med = [statistics.median(per_step(v) for v in r[0].values()
+                                 if "timing_s/step" in v and (not per_token or v.get("response_length/mean")))
                for r in (arm_runs[seed], ref_runs[seed])]
         ratios.append(med[0] / med[1])
     if not ratios:
