@@ -2,8 +2,8 @@
 # MOTAB vs on-policy distillation vs off-policy SFT on teacher traces (METHODS §2),
 # then the table and plots of Docs/Results-MOTAB.md.
 #   1. A stronger tiny teacher (dim 128 × 4 layers) is trained by SFT on chain:4 and
-#      chain:6 reference traces and saved as a step-0 checkpoint (pipeline sft).
-#   2. For each seed, one student (dim 64 × 2 layers) is trained by SFT on chain:4
+#      chain:6 reference traces (TEACHER_TRAIN) and saved as a step-0 checkpoint (pipeline sft).
+#   2. For each seed, one student (dim 64 × 2 layers) is trained by SFT on chain:4 (STUDENT_TRAIN)
 #      only (STUDENT_SFT_STEPS, seeded) and saved: it solves short chains but not
 #      long ones. All three modes of a seed start from that checkpoint (model.path).
 #   3. Each student is distilled from the teacher on chain:4 prompts with mpirun -n 8
@@ -17,6 +17,8 @@
 #   Launch/motab-experiment.sh
 #   SEEDS="1 2 3 4 5" STEPS=100 Launch/motab-experiment.sh
 #   BIN=.build-x/release/ispo-cluster Launch/motab-experiment.sh   # an already-built binary (skips setup)
+#   TEACHER_TRAIN=synthetic:checked:4,synthetic:checked:6 STUDENT_TRAIN=synthetic:checked:4 PROMPT_LEN=40 \
+#     VAL=synthetic:checked:4,synthetic:checked:6 MODES=none OUT=runs/motab-checked Launch/motab-experiment.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then Launch/setup.sh; BIN=.build/release/ispo-cluster; fi
@@ -28,24 +30,26 @@ steps="${STEPS:-200}"
 lr="${LR:-1e-4}"
 student_sft="${STUDENT_SFT_STEPS:-1500}"
 student_train="${STUDENT_TRAIN:-synthetic:chain:4}"
+teacher_train="${TEACHER_TRAIN:-synthetic:chain:4,synthetic:chain:6}"
 teacher_sft="${TEACHER_SFT_STEPS:-600}"
+prompt_len="${PROMPT_LEN:-32}"
 out="${OUT:-runs/motab-exp}"
 train="${TRAIN:-synthetic:chain:4}"
 val="${VAL:-synthetic:chain:4,synthetic:chain:6}"
 mkdir -p "$out"
 
 # Shared by teacher and students: lengths that hold a 6-operation chain.
-common=(data.max_prompt_length=32 data.max_response_length=80 rollout.max_new_tokens=80 model.tiny.max_seq_len=112
+common=(data.max_prompt_length="$prompt_len" data.max_response_length=80 rollout.max_new_tokens=80 model.tiny.max_seq_len=$(( prompt_len + 80 ))
         "data.val_files=[$val]" data.val_batch_size=128)
 
 # 1. The teacher: one process (no idle ranks competing for the two cores).
 teacher="$out/teacher"
 if [ ! -f "$teacher/checkpoints/latest_checkpointed_iteration.txt" ]; then
   rm -rf "$teacher"
-  echo "== teacher: SFT $teacher_sft steps on chain:4 + chain:6 → $teacher"
+  echo "== teacher: SFT $teacher_sft steps on $teacher_train → $teacher"
   "$BIN" run --sft-steps "$teacher_sft" --sft-batch 32 --sft-lr 3e-3 \
     trainer.pipeline=sft trainer.seed=100 trainer.val_before_train=false trainer.experiment_name="${out#runs/}/teacher" checkpoint.save_freq=1 \
-    "data.train_files=[synthetic:chain:4,synthetic:chain:6]" model.tiny.dim=128 model.tiny.layers=4 \
+    "data.train_files=[$teacher_train]" model.tiny.dim=128 model.tiny.layers=4 \
     "${common[@]}" > "$out/teacher.log" 2>&1 || { tail -5 "$out/teacher.log" >&2; exit 1; }
   grep -E "val-core/.*/acc/mean@1" "$out/teacher.log" || true
 fi
