@@ -87,6 +87,12 @@ public struct ChainTask: SyntheticFamily {
     /// uniformly among the kinds (+, -, *) that can keep the value in 0...99,
     /// and its constant uniformly among those that do.
     public func sample(_ rng: inout Rng) -> SyntheticProblem {
+        let (start, ops) = draw(&rng)
+        return problem(start: start, ops: ops)
+    }
+
+    /// The start value and operations `sample` writes (the `checked` family draws the same).
+    func draw(_ rng: inout Rng) -> (start: Int, ops: [Op]) {
         let start = 1 + rng.below(30)
         var v = start
         var ops: [Op] = []
@@ -101,7 +107,7 @@ public struct ChainTask: SyntheticFamily {
             ops.append(op)
             v = op.apply(v)
         }
-        return problem(start: start, ops: ops)
+        return (start, ops)
     }
 
     /// One step per operation: `24*3=72`.

@@ -51,10 +51,7 @@ public struct CheckedChainTask: SyntheticFamily {
 
     /// A seeded checked chain: `chain`'s sampler (same start and operations for the same draws), checkpoints added.
     public func sample(_ rng: inout Rng) -> SyntheticProblem {
-        let chain = ChainTask(steps: stepCount).sample(&rng)
-        guard let (start, ops) = try? ChainTask.parse(chain.prompt, steps: stepCount) else {
-            preconditionFailure("CheckedChainTask: chain wrote a prompt it cannot parse: \(chain.prompt)")
-        }
+        let (start, ops) = ChainTask(steps: stepCount).draw(&rng)
         return problem(start: start, ops: ops)
     }
 
