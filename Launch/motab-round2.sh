@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# MOTAB round two (issue #18; protocol in Docs/Results-MOTAB.md, committed before
-# its runs). A student with room to learn, every trigger as a full arm, and the
-# controls the issue asks for:
-#   1. Teacher: tiny Llama 128 × 4, SFT on chain:4, chain:6 and chain:8 reference
-#      traces (TEACHER_SFT_STEPS; target ≈ 95 % on the target family).
-#   2. Student per seed: 96 × 3, ffn 256 (≈ 0.33 M parameters), SFT on chain:4 and
-#      the target family for STUDENT_SFT_STEPS (tuned by pilots to 40–60 % on the target).
+# MOTAB round two (issue #18; protocol in Docs/Results-MOTAB.md §2 and its
+# addendum, committed before the runs). A student with room to learn, every
+# trigger as a full arm, and the controls the issue asks for. The default testbed
+# is the `checked` family (§1b: the one built so that a wrong step contradicts
+# the question):
+#   1. Teacher: tiny Llama 128 × 4, SFT on TEACHER_TRAIN (checked:4 + checked:6) for
+#      TEACHER_SFT_STEPS (2400: 100 % on both, §1b). TEACHER=<run dir> copies an
+#      already-trained teacher run instead (e.g. runs/motab-checked-t2400/teacher).
+#   2. Student per seed: 96 × 3, ffn 256 (≈ 0.33 M parameters), SFT on STUDENT_TRAIN
+#      (checked:4 + the target). STUDENT_SFT_STEPS=auto (the default) searches the
+#      step count on a 50-step grid in [STUDENT_LO, STUDENT_HI] by bisection until the
+#      greedy accuracy on the target is in 40–60 % (every try is kept and logged);
+#      a number trains exactly that many steps.
 #   3. Arms, all from the seed's student, STEPS distill steps on TARGET prompts:
 #        sft                  off-policy SFT on the teacher's correct traces
 #        on_policy_full       on-policy distillation, full reverse-KL estimator
@@ -14,44 +20,105 @@
 #        motab_student_family student-entropy trigger, boundary kept per family across steps
 #        motab_teacher        teacher-entropy trigger, boundary kept per family across steps
 #        motab_logratio       teacher log-ratio trigger (log π_S − log π_T of each student
-#                             token), boundary kept per family across steps (not in the default list)
+#                             token), boundary kept per family across steps
 #        random               random trigger at motab_student_family's measured
 #                             intervention rate (per student token), so its precision
 #                             is the base rate a trigger must beat
 #   4. Greedy accuracy on the target and a longer family (LONGER), intervention rate,
-#      rollback depth, trigger precision / recall and the base error rate per step.
+#      rollback depth, trigger precision / recall and the base error rate per step;
+#      the report (Launch/motab_report.py --target) adds the verdict.
 #
 #   Launch/motab-round2.sh                               # the protocol: 1000 steps, seeds 1 2 3
-#   SEEDS=1 STEPS=100 ARMS="on_policy_full motab_student_family" OUT=runs/motab-r2-pilot Launch/motab-round2.sh
+#   TEACHER=runs/motab-checked-t2400/teacher OUT=runs/motab-r2c Launch/motab-round2.sh
+#   SEEDS=1 STEPS=100 ARMS="on_policy_full motab_logratio" OUT=runs/motab-r2-pilot Launch/motab-round2.sh
+#   TARGET=chain:6 LONGER=chain:8 TEACHER_TRAIN=synthetic:chain:4,synthetic:chain:6,synthetic:chain:8 \
+#     TEACHER_SFT_STEPS=1200 STUDENT_TRAIN=synthetic:chain:4,synthetic:chain:6 PROMPT_LEN=32 RESPONSE_LEN=112 \
+#     STUDENT_SFT_STEPS=3000 OUT=runs/motab-r2 Launch/motab-round2.sh   # the chain testbed of §3's pilots
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then Launch/setup.sh; BIN=.build/release/ispo-cluster; fi
 source Cluster/env.sh
 seeds="${SEEDS:-1 2 3}"
-arms="${ARMS:-sft on_policy_full on_policy_sampled motab_student motab_student_family motab_teacher random}"
+arms="${ARMS:-sft on_policy_full on_policy_sampled motab_student motab_student_family motab_teacher motab_logratio random}"
 ranks="${RANKS:-8}"
 steps="${STEPS:-1000}"
 lr="${LR:-1e-4}"
-target="${TARGET:-chain:6}"
-longer="${LONGER:-chain:8}"
-teacher_sft="${TEACHER_SFT_STEPS:-1200}"
-student_sft="${STUDENT_SFT_STEPS:-400}"
-out="${OUT:-runs/motab-r2}"
+target="${TARGET:-checked:6}"
+longer="${LONGER:-checked:8}"
+teacher_train="${TEACHER_TRAIN:-synthetic:checked:4,synthetic:checked:6}"
+teacher_sft="${TEACHER_SFT_STEPS:-2400}"
+student_train="${STUDENT_TRAIN:-synthetic:checked:4,synthetic:$target}"
+student_sft="${STUDENT_SFT_STEPS:-auto}"
+student_lo="${STUDENT_LO:-600}"
+student_hi="${STUDENT_HI:-1000}"
+prompt_len="${PROMPT_LEN:-40}"
+response_len="${RESPONSE_LEN:-80}"
+out="${OUT:-runs/motab-r2c}"
 mkdir -p "$out"
 
-common=(data.max_prompt_length=32 data.max_response_length=112 rollout.max_new_tokens=112 model.tiny.max_seq_len=144
+common=(data.max_prompt_length="$prompt_len" data.max_response_length="$response_len" rollout.max_new_tokens="$response_len"
+        model.tiny.max_seq_len=$(( prompt_len + response_len ))
         "data.val_files=[synthetic:$target,synthetic:$longer]" data.val_batch_size=128)
 
 teacher="$out/teacher"
 if [ ! -f "$teacher/checkpoints/latest_checkpointed_iteration.txt" ]; then
   rm -rf "$teacher"
-  echo "== teacher: SFT $teacher_sft steps on chain:4, $target, $longer → $teacher"
-  "$BIN" run --sft-steps "$teacher_sft" --sft-batch 32 --sft-lr 3e-3 \
-    trainer.pipeline=sft trainer.seed=100 trainer.val_before_train=false trainer.experiment_name="${out#runs/}/teacher" checkpoint.save_freq=1 \
-    "data.train_files=[synthetic:chain:4,synthetic:$target,synthetic:$longer]" model.tiny.dim=128 model.tiny.layers=4 \
-    "${common[@]}" > "$out/teacher.log" 2>&1 || { tail -5 "$out/teacher.log" >&2; exit 1; }
-  grep -E "val-core/.*/acc/mean@1" "$out/teacher.log" || true
+  if [ -n "${TEACHER:-}" ]; then
+    echo "== teacher: a copy of $TEACHER"
+    cp -r "$TEACHER" "$teacher"
+  else
+    echo "== teacher: SFT $teacher_sft steps on $teacher_train → $teacher"
+    "$BIN" run --sft-steps "$teacher_sft" --sft-batch 32 --sft-lr 3e-3 \
+      trainer.pipeline=sft trainer.seed=100 trainer.val_before_train=false trainer.experiment_name="${out#runs/}/teacher" checkpoint.save_freq=1 \
+      "data.train_files=[$teacher_train]" model.tiny.dim=128 model.tiny.layers=4 \
+      "${common[@]}" > "$out/teacher.log" 2>&1 || { tail -5 "$out/teacher.log" >&2; exit 1; }
+  fi
+  # The teacher on the study's two families (greedy, the same held-out prompts as the students').
+  "$BIN" run trainer.pipeline=eval model.path="$teacher/checkpoints" checkpoint.resume_mode=disable \
+    trainer.experiment_name="${out#runs/}/teacher-eval" "${common[@]}" > "$out/teacher-eval.log" 2>&1 \
+    || { tail -5 "$out/teacher-eval.log" >&2; exit 1; }
+  grep -E "val-core/.*/acc/mean@1" "$out/teacher-eval.log" || true
 fi
+
+# One student SFT run of $2 steps for seed $1 into $3; prints its greedy accuracy (%) on the target.
+train_student() {
+  "$BIN" run --sft-steps "$2" --sft-batch 32 --sft-lr 3e-3 \
+    trainer.pipeline=sft trainer.seed="$1" trainer.val_before_train=false trainer.experiment_name="${3#runs/}" \
+    checkpoint.save_freq=1 checkpoint.resume_mode=disable "data.train_files=[$student_train]" \
+    model.tiny.dim=96 model.tiny.layers=3 model.tiny.ffn_dim=256 \
+    "${common[@]}" > "$3.log" 2>&1 || { tail -5 "$3.log" >&2; exit 1; }
+  python3 - "$3/metrics.jsonl" "val-core/$target/acc/mean@1" <<'PY'
+import json, sys
+acc = [json.loads(l)["data"][sys.argv[2]] for l in open(sys.argv[1]) if sys.argv[2] in l]
+print(f"{100 * acc[-1]:.1f}")
+PY
+}
+
+# The seed's student in $out/student-s$seed: a fixed step count, or the search of STUDENT_SFT_STEPS=auto
+# (bisection on a 50-step grid; accuracy is assumed to rise with the step count; the last try nearest
+# 50 % is kept when the grid jumps over the window).
+make_student() {
+  local seed=$1 student="$out/student-s$1"
+  if [ "$student_sft" != auto ]; then
+    echo "== student, seed $seed: SFT $student_sft steps on $student_train → $student"
+    echo "   target $(train_student "$seed" "$student_sft" "$student") %"
+    return
+  fi
+  local lo=$student_lo hi=$student_hi best="" best_gap=1000
+  while [ "$lo" -le "$hi" ]; do
+    local mid=$(( (lo + hi) / 100 * 50 )); [ "$mid" -lt "$lo" ] && mid=$lo
+    local try="$out/student-s$seed-try$mid"
+    rm -rf "$try"
+    local acc; acc=$(train_student "$seed" "$mid" "$try")
+    echo "   seed $seed: $mid SFT steps → $acc % on $target"
+    local gap; gap=$(python3 -c "print(int(abs($acc - 50) * 10))")
+    [ "$gap" -lt "$best_gap" ] && { best=$mid; best_gap=$gap; }
+    if python3 -c "import sys; sys.exit(0 if 40 <= $acc <= 60 else 1)"; then break; fi
+    if python3 -c "import sys; sys.exit(0 if $acc < 40 else 1)"; then lo=$(( mid + 50 )); else hi=$(( mid - 50 )); fi
+  done
+  echo "== student, seed $seed: $best SFT steps (kept: $student)"
+  rm -rf "$student"; cp -r "$out/student-s$seed-try$best" "$student"; cp "$out/student-s$seed-try$best.log" "$student.log"
+}
 
 # Overrides of each arm.
 arm_args() {
@@ -85,16 +152,7 @@ flags=(-n "$ranks" -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MA
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
 for seed in $seeds; do
   student="$out/student-s$seed"
-  if [ ! -f "$student/checkpoints/latest_checkpointed_iteration.txt" ]; then
-    rm -rf "$student"
-    echo "== student, seed $seed: SFT $student_sft steps on chain:4 + $target → $student"
-    "$BIN" run --sft-steps "$student_sft" --sft-batch 32 --sft-lr 3e-3 \
-      trainer.pipeline=sft trainer.seed="$seed" trainer.val_before_train=false trainer.experiment_name="${out#runs/}/student-s$seed" \
-      checkpoint.save_freq=1 checkpoint.resume_mode=disable "data.train_files=[synthetic:chain:4,synthetic:$target]" \
-      model.tiny.dim=96 model.tiny.layers=3 model.tiny.ffn_dim=256 \
-      "${common[@]}" > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
-    grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
-  fi
+  [ -f "$student/checkpoints/latest_checkpointed_iteration.txt" ] || make_student "$seed"
   [ "$arms" = none ] && continue   # ARMS=none: only the teacher and the students (pilots of the testbed)
   for arm in $arms; do
     rate=""
@@ -122,4 +180,4 @@ for seed in $seeds; do
 done
 [ "$arms" = none ] && exit 0
 python3 -c "import matplotlib" 2>/dev/null || pip install --quiet matplotlib
-python3 Launch/motab_report.py "$out" --modes $arms --figures "$out/figures"
+python3 Launch/motab_report.py "$out" --modes $arms --target "$target" --figures "$out/figures"

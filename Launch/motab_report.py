@@ -29,12 +29,91 @@ def fmt(m, s, pct=True):
     return f"{100 * m:.1f} ± {100 * s:.1f}" if pct else f"{m:.2f} ± {s:.2f}"
 
 
+def smooth(ys, w):
+    """Trailing moving average over w points (w = 1: unchanged)."""
+    return [statistics.mean(ys[max(0, i - w + 1):i + 1]) for i in range(len(ys))]
+
+
+def window_mean(st, key, first):
+    """Mean of `key` over the first (or last) 10 % of a run's steps."""
+    xs = sorted(s for s in st if key in st[s])
+    if not xs:
+        return None
+    n = max(1, len(xs) // 10)
+    return statistics.mean(st[s][key] for s in (xs[:n] if first else xs[-n:]))
+
+
+def pooled(st, num, den):
+    """sum(num) / sum(den) over a run's steps (None when the denominator is 0)."""
+    n = sum(d.get(num, 0) for d in st.values())
+    d = sum(sum(x.get(k, 0) for k in den) for x in st.values())
+    return n / d if d > 0 else None
+
+
+def round_two(runs, modes, target):
+    """Round two (Docs/Results-MOTAB.md §2): trigger precision against the base
+    rate, the intervention rate early and late (H2), and H1's verdict."""
+    out = ["", f"Triggers (pooled over each run's steps; mean ± std over seeds). Precision = ΣTP / Σ(TP + FP); "
+           "recall = ΣTP / Σ(TP + missed); base error rate = judged rollouts with a student error (mean over steps); "
+           "rate and depth over the first and last 10 % of steps.", ""]
+    head = ["arm", "precision", "recall", "base error rate", "interventions/rollout first 10 %",
+            "interventions/rollout last 10 %", "rollback depth first 10 %", "rollback depth last 10 %"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for mode in modes:
+        rs = [runs[k][0] for k in sorted(runs) if k[0] == mode]
+        if not rs or not any("motab/interventions_per_rollout" in d for st in rs for d in st.values()):
+            continue
+        cols = [
+            ([pooled(st, "motab/trigger_true_positives", ["motab/trigger_true_positives", "motab/trigger_false_positives"]) for st in rs], True),
+            ([pooled(st, "motab/trigger_true_positives", ["motab/trigger_true_positives", "motab/missed_errors"]) for st in rs], True),
+            ([statistics.mean(xs) if (xs := [d["motab/base_error_rate"] for d in st.values() if "motab/base_error_rate" in d]) else None
+              for st in rs], True),
+            ([window_mean(st, "motab/interventions_per_rollout", True) for st in rs], False),
+            ([window_mean(st, "motab/interventions_per_rollout", False) for st in rs], False),
+            ([window_mean(st, "motab/rollback_depth", True) for st in rs], False),
+            ([window_mean(st, "motab/rollback_depth", False) for st in rs], False),
+        ]
+        out.append("| " + " | ".join([mode] + [fmt(*mean_std(v), pct=p) for v, p in cols]) + " |")
+
+    key = f"val-core/{target}/acc/mean@1"
+    final = {m: [runs[k][1][max(runs[k][1])].get(key) for k in sorted(runs) if k[0] == m] for m in modes}
+    over = {m: [statistics.mean(e[key] for e in runs[k][1].values() if key in e) for k in sorted(runs) if k[0] == m]
+            for m in modes}
+    controls = [m for m in modes if m == "random" or m.startswith("on_policy")]
+    for values, label in [(final, "final greedy accuracy (H1's verdict)"),
+                          (over, "mean greedy accuracy over all evaluations (secondary: speed)")]:
+        out += ["", f"On {target}, {label}: an arm passes a comparison when its mean exceeds the control's "
+                "by more than the larger of the two standard deviations over seeds.", ""]
+        out += ["| arm | value | " + " | ".join(f"− {c}" for c in controls) + " | all passed |",
+                "|" + "---|" * (len(controls) + 3)]
+        for mode in modes:
+            if not values.get(mode):
+                continue
+            m, sd = mean_std(values[mode])
+            if not mode.startswith("motab"):
+                out.append(f"| {mode} | {fmt(m, sd)} |" + " |" * (len(controls) + 1))
+                continue
+            cells, ok = [], bool(controls)
+            for c in controls:
+                cm, csd = mean_std(values.get(c, []))
+                if m is None or cm is None:
+                    cells.append("—"); ok = False
+                    continue
+                d, spread = m - cm, max(sd, csd)
+                cells.append(f"{100 * d:+.1f} (spread {100 * spread:.1f})")
+                ok = ok and d > spread
+            out.append(f"| {mode} | {fmt(m, sd)} | " + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("exp")
     ap.add_argument("--modes", nargs="+", default=["motab", "on_policy", "sft"])
     ap.add_argument("--figures", default=None)
     ap.add_argument("--prefix", default="motab")
+    ap.add_argument("--target", default=None,
+                    help="round two: the target family (e.g. checked:6); adds the trigger table and the verdict")
     a = ap.parse_args()
 
     runs = {}
@@ -86,6 +165,8 @@ def main():
         out.append("| " + " | ".join(row) + " |")
     out.append("")
     out.append("MOTAB columns: the mean over a run's steps of the per-step value, then mean ± std over seeds (trigger P/R: steps where defined).")
+    if a.target:
+        out += round_two(runs, a.modes, a.target)
     print("\n".join(out))
 
     if a.figures:
@@ -116,16 +197,32 @@ def main():
         fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2))
         for ax, (key, label) in zip(axes, keys):
             for (mode, seed), (st, _) in sorted(runs.items()):
-                if mode not in ("motab", "on_policy") or not st:
+                if not st or not any(key in d for d in st.values()) or mode == "sft":
                     continue
                 xs = sorted(s for s in st if key in st[s])
-                ax.plot(xs, [st[s][key] for s in xs], color="C0" if mode == "motab" else "C1", alpha=0.8,
-                        label=f"{mode} s{seed}")
+                ys = smooth([st[s][key] for s in xs], max(1, len(xs) // 50))
+                ax.plot(xs, ys, color=f"C{a.modes.index(mode) % 10}", alpha=0.7,
+                        label=f"{mode}" if seed == min(sd for (m, sd) in runs if m == mode) else None)
             ax.set_xlabel("step"); ax.set_title(label, fontsize=10)
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(os.path.join(a.figures, f"{a.prefix}_training.png"), dpi=120)
-        print(f"\nfigures: {a.figures}/{a.prefix}_accuracy.png, {a.figures}/{a.prefix}_training.png")
+        # Greedy accuracy over training, mean over seeds, one panel per source.
+        fig, axes = plt.subplots(1, len(sources), figsize=(4.5 * len(sources), 3.2), squeeze=False)
+        for ax, s in zip(axes[0], sources):
+            for mode in a.modes:
+                evs = [ev for (m, _), (_, ev) in runs.items() if m == mode]
+                if not evs:
+                    continue
+                xs = sorted(set.intersection(*[set(ev) for ev in evs]))
+                ys = [100 * statistics.mean(ev[x].get(f"val-core/{s}/acc/mean@1", 0) for ev in evs) for x in xs]
+                ax.plot(xs, ys, marker=".", color=f"C{a.modes.index(mode) % 10}", label=mode)
+            ax.set_xlabel("step"); ax.set_ylabel("greedy accuracy (%)"); ax.set_title(s, fontsize=10)
+        axes[0][0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(a.figures, f"{a.prefix}_curves.png"), dpi=120)
+        print(f"\nfigures: {a.figures}/{a.prefix}_accuracy.png, {a.figures}/{a.prefix}_training.png, "
+              f"{a.figures}/{a.prefix}_curves.png")
 
 
 if __name__ == "__main__":
