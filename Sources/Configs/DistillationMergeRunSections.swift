@@ -100,8 +100,12 @@ public struct MergeConfig: Codable, Equatable, Sendable {
     /// teacher. Default: `0`.
     public var probePrompts: Int = 0
     /// Prompts each teacher writes traces for (the same prompts for every teacher;
-    /// incorrect traces are dropped). Default: `256`.
+    /// incorrect traces are dropped unless `keep_wrong_traces`). Default: `256`.
     public var tracePrompts: Int = 256
+    /// Keep a teacher's traces whose answer does not verify as well (unfiltered
+    /// traces: a teacher at 90 % then trains its branch on 10 % wrong traces);
+    /// `mot/teacher_<k>/trace_acc` still counts the correct ones. Default: `false`.
+    public var keepWrongTraces: Bool = false
 
     /// The defaults.
     public init() {}

@@ -140,8 +140,8 @@ final class MoTPipelineTests: XCTestCase {
         XCTAssertThrowsError(try MoTTeacherSource.parse("reference@x"))
     }
 
-    /// An SFT checkpoint records `model_config` and loads back as a teacher with the same weights.
-    func testSFTCheckpointLoadsAsATeacher() throws {
+    /// Trains a tiny model by `steps` SFT steps into `dir` (a step-0 checkpoint) and returns its weights.
+    func trainTeacherCheckpoint(dir: String, steps: Int) throws -> [Float] {
         let config = try Config.load(yamlFile: nil, overrides: [
             "trainer.pipeline=sft", "trainer.val_before_train=false", "checkpoint.save_freq=1",
             "data.train_files=[synthetic:addition:1@style1]", "data.val_batch_size=4",
@@ -150,22 +150,52 @@ final class MoTPipelineTests: XCTestCase {
             "model.tiny.ffn_dim=48", "model.tiny.max_seq_len=40",
         ])
         let layout = try RankLayout(roles: [[.learner], [.rollout]])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-mot-sft-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         var trained: [Float] = []
         Parallel.workers = 1
         defer { Parallel.workers = 2 }
         try LoopbackWorld.run(size: 2) { comm in
             let job = try ClusterJob(world: comm, layout: layout, config: config,
-                                     warmStart: WarmStart(steps: 2, batchSize: 4, lr: 3e-3), root: LoopbackJobTests.root,
+                                     warmStart: WarmStart(steps: steps, batchSize: 4, lr: 3e-3), root: LoopbackJobTests.root,
                                      runDirectory: dir)
             try job.run()
             if comm.rank == 0 { trained = job.model.parameters.toArray() }
         }
+        return trained
+    }
+
+    /// An SFT checkpoint records `model_config` and loads back as a teacher with the same weights.
+    func testSFTCheckpointLoadsAsATeacher() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-mot-sft-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let trained = try trainTeacherCheckpoint(dir: dir, steps: 2)
         for path in [dir + "/checkpoints", dir + "/checkpoints/global_step_0"] {
             let teacher = try ModelSource.load(path, maxSeqLen: 40)
             XCTAssertEqual(teacher.parameters.toArray(), trained, path)
             XCTAssertEqual(teacher.config.dim, 32)
         }
+    }
+
+    /// `merge.keep_wrong_traces`: a barely trained teacher's wrong traces are dropped by
+    /// default and kept (every prompt's) when asked; trace_acc counts the correct ones either way.
+    func testKeepWrongTracesKeepsTheTeachersWrongTraces() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ispo-mot-wrong-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try trainTeacherCheckpoint(dir: dir, steps: 2)
+        let teachers = [dir + "/checkpoints", "reference@style0"]
+        func traceAcc(_ o: Outcome) throws -> Double {
+            let line = try XCTUnwrap(o.metricsLines.first { $0.contains("mot/teacher_0/trace_acc") })
+            let d = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["data"] as? [String: Any])
+            return try XCTUnwrap(d["mot/teacher_0/trace_acc"] as? Double)
+        }
+        let filtered = try runMoT(["merge.rounds=1"], teachers: teachers)
+        let kept = try runMoT(["merge.rounds=1", "merge.keep_wrong_traces=true"], teachers: teachers)
+        XCTAssertEqual(kept.traces[0].count, 12, "one trace per prompt when wrong ones are kept")
+        XCTAssertEqual(kept.traces[1].count, 12)
+        XCTAssertEqual(filtered.traces[1], kept.traces[1], "the reference teacher is always right")
+        let acc = try traceAcc(kept)
+        XCTAssertEqual(try traceAcc(filtered), acc)
+        XCTAssertEqual(filtered.traces[0].count, Int((acc * 12).rounded()), "filtered: only the correct traces")
+        XCTAssertLessThan(acc, 1.0, "a 2-step teacher writes wrong traces")
+        XCTAssertEqual(Set(filtered.traces[0].map(\.index)).isSubset(of: Set(kept.traces[0].map(\.index))), true)
     }
 }

@@ -15,6 +15,7 @@ struct MoTState: Codable, Equatable {
 private struct MoTTraceReport: Codable {
     var traces: [MoTTrace] = []
     var written = 0
+    var correct = 0
     var error: String?
 }
 
@@ -22,7 +23,8 @@ private struct MoTTraceReport: Codable {
 ///
 /// 1. Teacher rank k loads `distillation.teacher_models[k]` and writes greedy traces
 ///    for the same `merge.trace_prompts` training prompts; only those whose answer
-///    verifies are kept; every rank receives every teacher's traces.
+///    verifies are kept (all with `merge.keep_wrong_traces`); every rank receives
+///    every teacher's traces.
 /// 2. Round t = 1…T (`merge.rounds`): teacher rank k trains branch k, a copy of the
 ///    student θ̄, on teacher k's traces for E epochs (`merge.epochs_per_round`;
 ///    batch and peak lr from the SFT settings, fresh AdamW each round, cross-entropy
@@ -76,11 +78,11 @@ final class MoTPipeline: JobPipeline {
 
         // 1. Traces.
         let tTraces = Date()
-        let (traces, written) = try collectTraces(specs: specs, myBranch: myBranch, resumed: resumed)
+        let (traces, written, correct) = try collectTraces(specs: specs, myBranch: myBranch, resumed: resumed)
         var traceMetrics: [String: Double] = ["timing_s/mot_traces": Date().timeIntervalSince(tTraces)]
         for (k, t) in traces.enumerated() {
             traceMetrics["mot/teacher_\(k)/traces"] = Double(t.count)
-            traceMetrics["mot/teacher_\(k)/trace_acc"] = Double(t.count) / Double(max(1, written[k]))
+            traceMetrics["mot/teacher_\(k)/trace_acc"] = Double(correct[k]) / Double(max(1, written[k]))
         }
 
         // Steps: branch k takes E epochs over its traces per round; a baseline takes their sum.
@@ -92,14 +94,16 @@ final class MoTPipeline: JobPipeline {
                            + "teachers (Launch/mot-teachers.sh) or check distillation.teacher_models")
         }
         // The teacher with the most correct traces, ties to the lower index (`most_traces`).
-        let mostTraces = traces.indices.max { (traces[$0].count, -$0) < (traces[$1].count, -$1) }!
+        let mostTraces = correct.indices.max { (correct[$0], -$0) < (correct[$1], -$1) }!
         traceMetrics["mot/most_traces_teacher"] = Double(mostTraces)
         if mc.baseline == .teacher && mc.teacherIndex >= K {
             throw JobError("merge.teacher_index (\(mc.teacherIndex)) names no teacher: the run has \(K) (0…\(K - 1))")
         }
         traceMetrics["mot/steps_per_round"] = Double(roundSteps)
         if ctx.isLeader {
-            let counts = traces.enumerated().map { "teacher \($0.offset): \($0.element.count)" }.joined(separator: ", ")
+            let counts = traces.indices.map { k in
+                "teacher \(k): \(correct[k])" + (mc.keepWrongTraces ? " (+\(traces[k].count - correct[k]) wrong kept)" : "")
+            }.joined(separator: ", ")
             print("mot: \(mc.baseline == .none ? "merge-of-thought (\(mc.mergeMethod.rawValue))" : "baseline \(mc.baseline.rawValue)"), "
                   + "\(K) teacher(s), correct traces of \(mc.tracePrompts) prompts: \(counts); \(mc.rounds) round(s) of "
                   + "\(roundSteps) optimizer step(s) in all")
@@ -131,14 +135,15 @@ final class MoTPipeline: JobPipeline {
         }
     }
 
-    /// Collective: every teacher's correct traces on every rank, and how many each wrote;
-    /// checked against the CRC a resumed run trained on.
-    private func collectTraces(specs: [String], myBranch: Int?, resumed: ResumedRun?) throws -> ([[MoTTrace]], [Int]) {
+    /// Collective: every teacher's kept traces on every rank, how many each wrote and how
+    /// many of those were correct; checked against the CRC a resumed run trained on.
+    private func collectTraces(specs: [String], myBranch: Int?, resumed: ResumedRun?) throws -> ([[MoTTrace]], [Int], [Int]) {
         var report = MoTTraceReport()
         if let k = myBranch {
             do {
                 let source = try MoTTeacherSource.parse(specs[k])
-                (report.traces, report.written) = try MoTTraceWriter(ctx: ctx).traces(source: source, count: ctx.config.merge.tracePrompts)
+                let w = try MoTTraceWriter(ctx: ctx).traces(source: source, count: ctx.config.merge.tracePrompts)
+                (report.traces, report.written, report.correct) = (w.traces, w.written, w.correct)
             } catch { report.error = "teacher rank \(ctx.world.rank) (\(specs[k])): \(error)" }
         }
         let reports = try ctx.world.allgatherBytes(Array(try JSONEncoder().encode(report)))
@@ -160,6 +165,6 @@ final class MoTPipeline: JobPipeline {
                 print("ispo-cluster: note: the checkpoint of round \(resumed.state.step) records no trace CRC; the regenerated traces are not checked")
             }
         }
-        return (traces, teachers.map { reports[$0].written })
+        return (traces, teachers.map { reports[$0].written }, teachers.map { reports[$0].correct })
     }
 }

@@ -141,20 +141,33 @@ struct MoTBranchTraining {
 }
 
 /// A MoT teacher's traces for the first `count` training prompts (the same
-/// prompts on every teacher rank), greedy, with the correct ones kept.
+/// prompts on every teacher rank), greedy, with the correct ones kept (every
+/// one with `merge.keep_wrong_traces`).
 struct MoTTraceWriter {
     let ctx: JobContext
 
-    /// The kept traces and how many were written.
-    func traces(source: MoTTeacherSource, count: Int) throws -> ([MoTTrace], Int) {
+    /// What a teacher wrote.
+    struct Written {
+        /// The kept traces.
+        var traces: [MoTTrace]
+        /// Traces written (one per prompt) and how many of them verify.
+        var written: Int, correct: Int
+    }
+
+    /// The kept traces, how many were written and how many were correct.
+    func traces(source: MoTTeacherSource, count: Int) throws -> Written {
         let data = ctx.data, model = ctx.model, config = ctx.config
+        let keepWrong = config.merge.keepWrongTraces
         let items = (0..<count).map { data.item(step: 0, index: $0, purpose: SeedPurpose.motTraces.rawValue).item }
         var out: [MoTTrace] = []
+        var correct = 0
         switch source {
         case .reference(let style):
             for (i, item) in items.enumerated() {
                 let completion = try MoTData.referenceCompletion(item, style: style)
-                if ctx.verify(completion, item).correct { out.append(MoTTrace(index: i, prompt: item.prompt, completion: completion)) }
+                let right = ctx.verify(completion, item).correct
+                if right { correct += 1 }
+                if right || keepWrong { out.append(MoTTrace(index: i, prompt: item.prompt, completion: completion)) }
             }
         case .model(let path):
             let teacher = try ModelSource.load(path, maxSeqLen: model.config.maxSeqLen)
@@ -170,12 +183,13 @@ struct MoTTraceWriter {
                 let hi = min(items.count, lo + 64)
                 let samples = try engine.rollout(items: Array(items[lo..<hi]), indices: Array(lo..<hi), groupSize: 1,
                                                  options: options, runSeed: ctx.runSeed, step: 0, purpose: .motTraces)
-                for s in samples where s.outcome > 0 {
-                    out.append(MoTTrace(index: s.groupId, prompt: s.prompt, completion: s.response))
+                for s in samples {
+                    if s.outcome > 0 { correct += 1 }
+                    if s.outcome > 0 || keepWrong { out.append(MoTTrace(index: s.groupId, prompt: s.prompt, completion: s.response)) }
                 }
                 lo = hi
             }
         }
-        return (out, items.count)
+        return Written(traces: out, written: items.count, correct: correct)
     }
 }
