@@ -2,12 +2,16 @@
 # Merge-of-Thought round two (issue #18; protocol in Docs/Results-MoT.md,
 # committed before its runs): refinement, not acquisition.
 #   1. Three teachers that share one token format (addition:3, style 0) and differ
-#      in capacity, data and seed, each meant to be 80–95 % correct (TEACHER_STEPS,
-#      tuned by pilots): 64 × 2 on addition:3; 96 × 3 on addition:3 + addition:2;
-#      128 × 4 on addition:3, fewer steps.
+#      in capacity, data and seed: 64 × 2 on addition:3; 96 × 3 on addition:3 +
+#      addition:2; 128 × 4 on addition:3. TEACHER_STEPS=auto (the default) searches
+#      each teacher's SFT steps in [TEACHER_LO, TEACHER_HI] until it is 80–95 % correct
+#      on addition:3 (Launch/step-search.sh); a number trains teachers 0 and 1 that
+#      long and teacher 2 half as long.
 #   2. One student per seed (64 × 4), warm-started on addition:2 and addition:3 to
-#      50–70 % on addition:3 (STUDENT_SFT_STEPS, tuned by pilots): the branches share
-#      a base that already has the skill.
+#      50–70 % on addition:3 (STUDENT_SFT_STEPS=auto searches [STUDENT_LO, STUDENT_HI];
+#      a number trains that long): the branches share a base that already has the skill.
+#      Teachers keep their wrong traces (KEEP_WRONG=true: merge.keep_wrong_traces),
+#      so a teacher at 90 % gives 10 % unfiltered traces, in every arm alike.
 #   3. Arms from that student, T = ROUNDS rounds of E = 1 epoch over TRACES traces
 #      per teacher (TRACES / 32 = 16–32 steps per branch per round), lr LR ≤ 3e-4:
 #        none                MoT, uniform merge, with the mechanism probes
@@ -31,8 +35,13 @@ arms="${ARMS:-none teacher0 teacher1 teacher2 union teacher0_epochs teacher1_epo
 rounds="${ROUNDS:-8}"
 traces="${TRACES:-768}"
 lr="${LR:-3e-4}"
-teacher_steps="${TEACHER_STEPS:-300}"
-student_sft="${STUDENT_SFT_STEPS:-300}"
+teacher_steps="${TEACHER_STEPS:-auto}"
+teacher_lo="${TEACHER_LO:-300}"
+teacher_hi="${TEACHER_HI:-600}"
+student_sft="${STUDENT_SFT_STEPS:-auto}"
+student_lo="${STUDENT_LO:-300}"
+student_hi="${STUDENT_HI:-600}"
+keep_wrong="${KEEP_WRONG:-true}"
 probe="${PROBE:-64}"
 out="${OUT:-runs/mot-r2}"
 mkdir -p "$out"
@@ -47,20 +56,30 @@ teacher_spec() {
     2) echo "model.tiny.dim=128 model.tiny.layers=4 model.tiny.ffn_dim=384 data.train_files=[synthetic:addition:3]" ;;
   esac
 }
+source Launch/step-search.sh
+# Teacher $k trained for $1 steps into $2; prints its greedy accuracy (%) on addition:3.
+train_teacher() {
+  # shellcheck disable=SC2046
+  "$BIN" run --sft-steps "$1" --sft-batch 32 --sft-lr 3e-3 trainer.pipeline=sft trainer.seed=$((200 + k)) \
+    trainer.val_before_train=false trainer.experiment_name="${2#runs/}" checkpoint.save_freq=1 checkpoint.resume_mode=disable \
+    $(teacher_spec $k) model.tiny.max_seq_len=128 "${lengths[@]}" "${val[@]}" > "$2.log" 2>&1 \
+    || { tail -5 "$2.log" >&2; exit 1; }
+  last_acc "$2/metrics.jsonl" "val-core/addition:3/acc/mean@1"
+}
 list=()
 for k in 0 1 2; do
   t="$out/teacher$k"
   list+=("$t/checkpoints")
   [ -f "$t/checkpoints/latest_checkpointed_iteration.txt" ] && continue
-  rm -rf "$t"
-  steps=$teacher_steps; [ "$k" = 2 ] && steps=$(( teacher_steps / 2 ))
-  echo "== teacher $k: $steps SFT steps ($(teacher_spec $k))"
-  # shellcheck disable=SC2046
-  "$BIN" run --sft-steps "$steps" --sft-batch 32 --sft-lr 3e-3 trainer.pipeline=sft trainer.seed=$((200 + k)) \
-    trainer.val_before_train=false trainer.experiment_name="${out#runs/}/teacher$k" checkpoint.save_freq=1 checkpoint.resume_mode=disable \
-    $(teacher_spec $k) model.tiny.max_seq_len=128 "${lengths[@]}" "${val[@]}" > "$out/teacher$k.log" 2>&1 \
-    || { tail -5 "$out/teacher$k.log" >&2; exit 1; }
-  grep -E "val-core/.*/acc/mean@1" "$out/teacher$k.log" || true
+  echo "== teacher $k ($(teacher_spec $k))"
+  if [ "$teacher_steps" = auto ]; then
+    steps=$(search_steps train_teacher "$t" "$teacher_lo" "$teacher_hi" 80 95) || exit 1
+    echo "   kept: $steps SFT steps"
+  else
+    steps=$teacher_steps; [ "$k" = 2 ] && steps=$(( teacher_steps / 2 ))
+    rm -rf "$t"; acc=$(train_teacher "$steps" "$t") || exit 1
+    echo "   $steps SFT steps → $acc % on addition:3"
+  fi
 done
 teachers="[$(IFS=,; echo "${list[*]}")]"
 
@@ -77,16 +96,25 @@ arm_args() {
 
 flags=(-n 8 --oversubscribe -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MALLOC_MMAP_MAX_ -x MALLOC_TRIM_THRESHOLD_)
 student_model=(model.tiny.dim=64 model.tiny.layers=4 model.tiny.ffn_dim=192 model.tiny.max_seq_len=128)
+# The seed's student trained for $1 steps into $2; prints its greedy accuracy (%) on addition:3.
+train_student() {
+  "$BIN" run --sft-steps "$1" --sft-batch 32 --sft-lr 3e-3 trainer.pipeline=sft trainer.seed="$seed" \
+    trainer.val_before_train=false trainer.experiment_name="${2#runs/}" checkpoint.save_freq=1 checkpoint.resume_mode=disable \
+    "data.train_files=[synthetic:addition:2,synthetic:addition:3]" "${lengths[@]}" "${val[@]}" "${student_model[@]}" \
+    > "$2.log" 2>&1 || { tail -5 "$2.log" >&2; exit 1; }
+  last_acc "$2/metrics.jsonl" "val-core/addition:3/acc/mean@1"
+}
 for seed in $seeds; do
   student="$out/student-s$seed"
   if [ ! -f "$student/checkpoints/latest_checkpointed_iteration.txt" ]; then
-    rm -rf "$student"
-    echo "== student, seed $seed: $student_sft SFT steps on addition:2 + addition:3"
-    "$BIN" run --sft-steps "$student_sft" --sft-batch 32 --sft-lr 3e-3 trainer.pipeline=sft trainer.seed="$seed" \
-      trainer.val_before_train=false trainer.experiment_name="${out#runs/}/student-s$seed" checkpoint.save_freq=1 checkpoint.resume_mode=disable \
-      "data.train_files=[synthetic:addition:2,synthetic:addition:3]" "${lengths[@]}" "${val[@]}" "${student_model[@]}" \
-      > "$out/student-s$seed.log" 2>&1 || { tail -5 "$out/student-s$seed.log" >&2; exit 1; }
-    grep -E "val-core/.*/acc/mean@1" "$out/student-s$seed.log" || true
+    echo "== student, seed $seed (addition:2 + addition:3)"
+    if [ "$student_sft" = auto ]; then
+      steps=$(search_steps train_student "$student" "$student_lo" "$student_hi" 50 70) || exit 1
+      echo "   kept: $steps SFT steps"
+    else
+      rm -rf "$student"; acc=$(train_student "$student_sft" "$student") || exit 1
+      echo "   $student_sft SFT steps → $acc % on addition:3"
+    fi
   fi
   [ "$arms" = none-only ] && continue   # ARMS=none-only: teachers and students only (pilots of the testbed)
   for arm in $arms; do
@@ -96,7 +124,7 @@ for seed in $seeds; do
     # shellcheck disable=SC2046
     mpirun "${flags[@]}" "$BIN" run --sft-batch 32 --sft-lr "$lr" \
       trainer.pipeline=mot trainer.experiment_name="$name" trainer.seed="$seed" cluster.layout=mot-8 checkpoint.resume_mode=disable \
-      $(arm_args "$arm") merge.rounds="$rounds" merge.epochs_per_round=1 merge.trace_prompts="$traces" \
+      $(arm_args "$arm") merge.rounds="$rounds" merge.epochs_per_round=1 merge.trace_prompts="$traces" merge.keep_wrong_traces="$keep_wrong" \
       "distillation.teacher_models=$teachers" "data.train_files=[synthetic:addition:3]" \
       "${lengths[@]}" "${val[@]}" "${student_model[@]}" model.path="$student/checkpoints" "$@" \
       > "$out/mot-$arm-seed$seed.log" 2>&1 || { tail -5 "$out/mot-$arm-seed$seed.log" >&2; exit 1; }

@@ -91,7 +91,8 @@ def main():
                 d = r.get("data", {})
                 if "mot/steps_per_round" in d:
                     tr = [int(d.get(f"mot/teacher_{k}/traces", 0)) for k in range(3)]
-                    extra.append(f"- {arm}, seed {seed}: correct traces per teacher {tr}, "
+                    ta = [round(100 * d.get(f"mot/teacher_{k}/trace_acc", 0), 1) for k in range(3)]
+                    extra.append(f"- {arm}, seed {seed}: traces kept per teacher {tr} (correct: {ta} %), "
                                  f"{int(d['mot/steps_per_round'])} optimizer steps per round, teacher with the most traces {int(d.get('mot/most_traces_teacher', d.get('mot/best_teacher', -1)))}")
         if not per_seed:
             continue
@@ -101,17 +102,67 @@ def main():
         steps = sorted(set().union(*[set(ev) for ev in per_seed]))
         curves[arm] = {lv: [(st, [ev[st][lv] for ev in per_seed if st in ev and lv in ev[st]]) for st in steps] for lv in LEVELS}
     # The best of K single-teacher runs: per seed, the run with the best final in-distribution accuracy.
+    finals_by, means_by = {}, {}   # comparison name -> per-seed {level: final acc} / {level: mean acc over rounds 1…T}
+
+    def round_mean(ev):
+        rounds = [st for st in ev if st > 0] or list(ev)
+        return {lv: statistics.mean(ev[st][lv] for st in rounds if lv in ev[st])
+                for lv in LEVELS if any(lv in ev[st] for st in rounds)}
+    for arm in ("none", "union", "union_epochs"):
+        fs = [evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for seed in a.seeds]
+        fs = [ev for ev in fs if ev]
+        if fs:
+            finals_by[arm] = [ev[max(ev)] for ev in fs]
+            means_by[arm] = [round_mean(ev) for ev in fs]
     for suffix in ("", "_epochs"):
         singles = [f"teacher{k}{suffix}" for k in range(3) if f"teacher{k}{suffix}" in a.arms]
-        best = []
+        best, best_means = [], []
         for seed in a.seeds:
-            finals = [evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for arm in singles]
-            finals = [ev[max(ev)] for ev in finals if ev]
-            if finals:
-                best.append(max(finals, key=lambda f: f.get(LEVELS[0], 0)))
+            runs_ = [ev for ev in (evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for arm in singles) if ev]
+            if runs_:
+                pick = max(runs_, key=lambda ev: ev[max(ev)].get(LEVELS[0], 0))
+                best.append(pick[max(pick)])
+                best_means.append(round_mean(pick))
         if best:
+            finals_by[f"best_single{suffix}"] = best
+            means_by[f"best_single{suffix}"] = best_means
             lines.append(f"| student: best of {len(singles)} single-teacher runs{', equal epochs' if suffix else ''} (picked on "
                          f"{LEVELS[0]}) | " + " | ".join(fmt([b[lv] for b in best if lv in b]) for lv in LEVELS) + f" | {len(best)} |")
+    # The verdict: MoT against each baseline, per level; a comparison passes when MoT's mean
+    # exceeds the baseline's by more than the larger of the two standard deviations over seeds.
+    for by, label in [(finals_by, "Verdict (H1): final MoT − baseline"),
+                      (means_by, "Secondary (speed): MoT − baseline in mean accuracy over rounds 1…T")]:
+        if "none" not in by:
+            continue
+        extra += ["", f"{label}, percentage points (spread = the larger seed std); "
+                  "passes when the difference exceeds the spread.", "",
+                  "| baseline | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
+        for base in ("best_single", "union", "best_single_epochs", "union_epochs"):
+            if base not in by:
+                continue
+            cells = []
+            for lv in LEVELS:
+                m = [f[lv] for f in by["none"] if lv in f]
+                b = [f[lv] for f in by[base] if lv in f]
+                if not m or not b:
+                    cells.append("—"); continue
+                sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
+                d, spread = statistics.mean(m) - statistics.mean(b), max(sd(m), sd(b))
+                cells.append(f"{100 * d:+.1f} (spread {100 * spread:.1f}) {'pass' if d > spread else 'fail'}")
+            extra.append(f"| {base} | " + " | ".join(cells) + " |")
+    # Forgetting: the last level (the warm-start family in round two) against round 0, per arm.
+    forget = []
+    for arm in a.arms:
+        ds = []
+        for seed in a.seeds:
+            ev = evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl"))
+            if ev and LEVELS[-1] in ev[min(ev)] and LEVELS[-1] in ev[max(ev)]:
+                ds.append(ev[max(ev)][LEVELS[-1]] - ev[min(ev)][LEVELS[-1]])
+        if ds:
+            forget.append(f"| {arm} | {fmt(ds)} |")
+    if forget:
+        extra += ["", f"Forgetting: {LEVELS[-1]} accuracy, final − round 0 (points, mean ± std over seeds).", "",
+                  "| arm | change |", "|---|---|"] + forget
     # MoT's mechanism measurements per round (mean over seeds).
     mech = {}
     for seed in a.seeds:
