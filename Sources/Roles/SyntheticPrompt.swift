@@ -27,6 +27,8 @@ enum SyntheticPrompt {
                 }
             }
             built = ops.count == f.stepCount ? f.problem(start: start, ops: ops) : nil
+        case let f as CheckedChainTask:
+            built = (try? f.parse(prompt)).map { f.problem(start: $0.start, ops: $0.ops) }
         case let f as SortTask:
             guard body.hasPrefix("<") else { return nil }
             let values = body.dropFirst().split(separator: ",").compactMap { Int($0) }

@@ -58,11 +58,19 @@ public struct CheckedChainTask: SyntheticFamily {
     /// One step per operation, as `chain` writes them; throws when a checkpoint
     /// is missing, misplaced or disagrees with the derivation.
     public func steps(of problem: SyntheticProblem) throws -> [String] {
+        let (start, ops) = try parse(problem.prompt)
+        return SyntheticTrace.steps(ofThinking: self.problem(start: start, ops: ops).thinking)
+    }
+
+    /// The start value and operations of a checked prompt; throws when the
+    /// prompt is not this family's, or a checkpoint is missing, misplaced or
+    /// disagrees with the derivation.
+    public func parse(_ prompt: String) throws -> (start: Int, ops: [ChainTask.Op]) {
         let bad = SyntheticTaskError.malformedPrompt(
-            family: name, prompt: problem.prompt,
+            family: name, prompt: prompt,
             expected: "Q:<start>,<op><k>,… with \(stepCount) operations among +k, -k, *k, every second one but the last "
                 + "followed by =<running value>")
-        guard problem.prompt.hasPrefix("Q:"), let body = problem.prompt.dropFirst(2).split(separator: "\n").first else { throw bad }
+        guard prompt.hasPrefix("Q:"), let body = prompt.dropFirst(2).split(separator: "\n").first else { throw bad }
         let fields = body.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
         guard fields.count == stepCount + 1 else { throw bad }
         var plain = [fields[0]], given: [Int?] = []
@@ -78,6 +86,6 @@ public struct CheckedChainTask: SyntheticFamily {
             v = op.apply(v)
             guard hasCheckpoint(after: i + 1) ? given[i] == v : given[i] == nil else { throw bad }
         }
-        return SyntheticTrace.steps(ofThinking: self.problem(start: start, ops: ops).thinking)
+        return (start, ops)
     }
 }

@@ -145,7 +145,9 @@ final class DistillPipelineTests: XCTestCase {
         XCTAssertThrowsError(try TeacherAssignment(layout: try RankLayout(roles: [[.learner, .teacher], [.rollout, .teacher], [.rollout]])
             .withoutServers())) { XCTAssertTrue("\($0)".contains("no teacher")) }
         var rng = Rng(seed: 5)
-        for spec in ["addition:3", "chain:6", "sort:4"] {
+        // Every family: MOTAB's trigger scoring needs the problem back from its prompt.
+        for info in SyntheticFamilies.all {
+            let spec = "\(info.name):\(info.levels.lowerBound + 1)"
             let family = try SyntheticFamilies.named(spec)
             for _ in 0..<20 {
                 let p = family.sample(&rng)
@@ -154,6 +156,7 @@ final class DistillPipelineTests: XCTestCase {
             }
         }
         XCTAssertNil(SyntheticPrompt.problem(family: ChainTask(steps: 2), prompt: "Q:1,+2\n"))
+        XCTAssertNil(SyntheticPrompt.problem(family: CheckedChainTask(steps: 4), prompt: "Q:3,+1,+2=7,+1,+1\n"), "a wrong checkpoint")
     }
 }
 
