@@ -21,9 +21,12 @@
 #        motab_teacher        teacher-entropy trigger, boundary kept per family across steps
 #        motab_logratio       teacher log-ratio trigger (log π_S − log π_T of each student
 #                             token), boundary kept per family across steps
-#        random               random trigger at motab_student_family's measured
-#                             intervention rate (per student token), so its precision
-#                             is the base rate a trigger must beat
+#        random_student       random trigger at motab_student's measured intervention
+#                             rate (per student token), so its precision is the base
+#                             rate a trigger must beat
+#        random_logratio      the same, matched to motab_logratio
+#        random               the same, matched to motab_student_family (§2's control;
+#                             not in the default list: that arm hardly fires, §2c)
 #   4. Greedy accuracy on the target and a longer family (LONGER), intervention rate,
 #      rollback depth, trigger precision / recall and the base error rate per step;
 #      the report (Launch/motab_report.py --target) adds the verdict.
@@ -39,7 +42,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then Launch/setup.sh; BIN=.build/release/ispo-cluster; fi
 source Cluster/env.sh
 seeds="${SEEDS:-1 2 3}"
-arms="${ARMS:-sft on_policy_full on_policy_sampled motab_student motab_student_family motab_teacher motab_logratio random}"
+arms="${ARMS:-sft on_policy_full on_policy_sampled motab_student motab_student_family motab_teacher motab_logratio random_student random_logratio}"
 ranks="${RANKS:-8}"
 steps="${STEPS:-1000}"
 lr="${LR:-1e-4}"
@@ -80,44 +83,29 @@ if [ ! -f "$teacher/checkpoints/latest_checkpointed_iteration.txt" ]; then
   grep -E "val-core/.*/acc/mean@1" "$out/teacher-eval.log" || true
 fi
 
-# One student SFT run of $2 steps for seed $1 into $3; prints its greedy accuracy (%) on the target.
+source Launch/step-search.sh
+# One student SFT run of $1 steps for seed $seed into $2; prints its greedy accuracy (%) on the target.
 train_student() {
-  "$BIN" run --sft-steps "$2" --sft-batch 32 --sft-lr 3e-3 \
-    trainer.pipeline=sft trainer.seed="$1" trainer.val_before_train=false trainer.experiment_name="${3#runs/}" \
+  "$BIN" run --sft-steps "$1" --sft-batch 32 --sft-lr 3e-3 \
+    trainer.pipeline=sft trainer.seed="$seed" trainer.val_before_train=false trainer.experiment_name="${2#runs/}" \
     checkpoint.save_freq=1 checkpoint.resume_mode=disable "data.train_files=[$student_train]" \
     model.tiny.dim=96 model.tiny.layers=3 model.tiny.ffn_dim=256 \
-    "${common[@]}" > "$3.log" 2>&1 || { tail -5 "$3.log" >&2; exit 1; }
-  python3 - "$3/metrics.jsonl" "val-core/$target/acc/mean@1" <<'PY'
-import json, sys
-acc = [json.loads(l)["data"][sys.argv[2]] for l in open(sys.argv[1]) if sys.argv[2] in l]
-print(f"{100 * acc[-1]:.1f}")
-PY
+    "${common[@]}" > "$2.log" 2>&1 || { tail -5 "$2.log" >&2; exit 1; }
+  last_acc "$2/metrics.jsonl" "val-core/$target/acc/mean@1"
 }
 
-# The seed's student in $out/student-s$seed: a fixed step count, or the search of STUDENT_SFT_STEPS=auto
-# (bisection on a 50-step grid; accuracy is assumed to rise with the step count; the last try nearest
-# 50 % is kept when the grid jumps over the window).
+# The seed's student in $out/student-s$seed: a fixed step count, or the search of
+# STUDENT_SFT_STEPS=auto into 40–60 % on the target (Launch/step-search.sh).
 make_student() {
-  local seed=$1 student="$out/student-s$1"
-  if [ "$student_sft" != auto ]; then
-    echo "== student, seed $seed: SFT $student_sft steps on $student_train → $student"
-    echo "   target $(train_student "$seed" "$student_sft" "$student") %"
-    return
+  local student="$out/student-s$seed" steps acc
+  echo "== student, seed $seed ($student_train)"
+  if [ "$student_sft" = auto ]; then
+    steps=$(search_steps train_student "$student" "$student_lo" "$student_hi" 40 60) || exit 1
+    echo "   kept: $steps SFT steps"
+  else
+    rm -rf "$student"; acc=$(train_student "$student_sft" "$student") || exit 1
+    echo "   $student_sft SFT steps → $acc % on $target"
   fi
-  local lo=$student_lo hi=$student_hi best="" best_gap=1000
-  while [ "$lo" -le "$hi" ]; do
-    local mid=$(( (lo + hi) / 100 * 50 )); [ "$mid" -lt "$lo" ] && mid=$lo
-    local try="$out/student-s$seed-try$mid"
-    rm -rf "$try"
-    local acc; acc=$(train_student "$seed" "$mid" "$try")
-    echo "   seed $seed: $mid SFT steps → $acc % on $target"
-    local gap; gap=$(python3 -c "print(int(abs($acc - 50) * 10))")
-    [ "$gap" -lt "$best_gap" ] && { best=$mid; best_gap=$gap; }
-    if python3 -c "import sys; sys.exit(0 if 40 <= $acc <= 60 else 1)"; then break; fi
-    if python3 -c "import sys; sys.exit(0 if $acc < 40 else 1)"; then lo=$(( mid + 50 )); else hi=$(( mid - 50 )); fi
-  done
-  echo "== student, seed $seed: $best SFT steps (kept: $student)"
-  rm -rf "$student"; cp -r "$out/student-s$seed-try$best" "$student"; cp "$out/student-s$seed-try$best.log" "$student.log"
 }
 
 # Overrides of each arm.
@@ -130,7 +118,7 @@ arm_args() {
     motab_student_family) echo "distillation.mode=motab distillation.trigger=student distillation.boundary=family" ;;
     motab_teacher) echo "distillation.mode=motab distillation.trigger=teacher distillation.boundary=family" ;;
     motab_logratio) echo "distillation.mode=motab distillation.trigger=teacher_logratio distillation.boundary=family" ;;
-    random) echo "distillation.mode=motab distillation.trigger=random distillation.random_rate=$2" ;;
+    random|random_*) echo "distillation.mode=motab distillation.trigger=random distillation.random_rate=$2" ;;
     *) echo "unknown arm $1" >&2; exit 2 ;;
   esac
 }
@@ -152,14 +140,19 @@ flags=(-n "$ranks" -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MA
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
 for seed in $seeds; do
   student="$out/student-s$seed"
-  [ -f "$student/checkpoints/latest_checkpointed_iteration.txt" ] || make_student "$seed"
+  [ -f "$student/checkpoints/latest_checkpointed_iteration.txt" ] || make_student
   [ "$arms" = none ] && continue   # ARMS=none: only the teacher and the students (pilots of the testbed)
   for arm in $arms; do
     rate=""
-    if [ "$arm" = random ]; then
-      ref="runs/${out#runs/}/motab_student_family-s$seed/metrics.jsonl"
-      [ -f "$ref" ] || { echo "random needs motab_student_family-s$seed first (its intervention rate)" >&2; exit 1; }
-      rate=$(matched_rate "$ref"); echo "   random trigger rate $rate per student token (matched to motab_student_family)"
+    case "$arm" in
+      random) match=motab_student_family ;;
+      random_*) match="motab_${arm#random_}" ;;
+      *) match="" ;;
+    esac
+    if [ -n "$match" ]; then
+      ref="runs/${out#runs/}/$match-s$seed/metrics.jsonl"
+      [ -f "$ref" ] || { echo "$arm needs $match-s$seed first (its intervention rate)" >&2; exit 1; }
+      rate=$(matched_rate "$ref"); echo "   random trigger rate $rate per student token (matched to $match)"
     fi
     name="${out#runs/}/$arm-s$seed"
     rm -rf "runs/$name"

@@ -79,11 +79,20 @@ def round_two(runs, modes, target):
     final = {m: [runs[k][1][max(runs[k][1])].get(key) for k in sorted(runs) if k[0] == m] for m in modes}
     over = {m: [statistics.mean(e[key] for e in runs[k][1].values() if key in e) for k in sorted(runs) if k[0] == m]
             for m in modes}
-    controls = [m for m in modes if m == "random" or m.startswith("on_policy")]
+    on_policy = [m for m in modes if m.startswith("on_policy")]
+    randoms = [m for m in modes if m == "random" or m.startswith("random_")]
+
+    def controls_of(mode):
+        """On-policy distillation (each estimator) and the random trigger matched to `mode`'s
+        rate (random_<x> for motab_<x>; every random arm when none is matched to it)."""
+        matched = [r for r in randoms if r == "random_" + mode.removeprefix("motab_")]
+        return on_policy + (matched or randoms)
+    controls = on_policy + randoms
     for values, label in [(final, "final greedy accuracy (H1's verdict)"),
                           (over, "mean greedy accuracy over all evaluations (secondary: speed)")]:
         out += ["", f"On {target}, {label}: an arm passes a comparison when its mean exceeds the control's "
-                "by more than the larger of the two standard deviations over seeds.", ""]
+                "by more than the larger of the two standard deviations over seeds; a MOTAB arm is compared with "
+                "on-policy distillation and the random trigger matched to its rate (every random arm if none is).", ""]
         out += ["| arm | value | " + " | ".join(f"− {c}" for c in controls) + " | all passed |",
                 "|" + "---|" * (len(controls) + 3)]
         for mode in modes:
@@ -95,6 +104,9 @@ def round_two(runs, modes, target):
                 continue
             cells, ok = [], bool(controls)
             for c in controls:
+                if c not in controls_of(mode):
+                    cells.append("(not its control)")
+                    continue
                 cm, csd = mean_std(values.get(c, []))
                 if m is None or cm is None:
                     cells.append("—"); ok = False
