@@ -2,13 +2,16 @@
 """Compares the non-timing metrics of two sets of runs field by field.
 
     python3 Launch/compare_metrics.py runs/refcheck-before runs/refcheck-after
+    python3 Launch/compare_metrics.py --allow-added motab/ runs/old-run runs/new-run
 
 Each argument is a directory of run directories (as Launch/refactor-check.sh
 writes) or a single run directory. For every run present in both, every JSONL
 file of metrics (metrics.jsonl, sft_metrics.jsonl) must have the same lines,
 the same steps and the same values for every key except timings and
-throughputs (timing_s/*, perf/*). Exits 1 on the first difference in each run,
-listing it; 0 when every run matches.
+throughputs (timing_s/*, perf/*). `--allow-added PREFIX` (repeatable) lets the
+second set carry keys with that prefix that the first lacks (a fix that adds
+metrics); the values both sets have must still match. Exits 1 on the first
+difference in each run, listing it; 0 when every run matches.
 """
 import json
 import os
@@ -35,12 +38,16 @@ def strip(record):
     return record.get("step"), data
 
 
+ALLOWED_ADDED = []
+
+
 def compare_file(a, b):
     ra, rb = records(a), records(b)
     if len(ra) != len(rb):
         return f"{len(ra)} lines vs {len(rb)}", 0
     for i, (x, y) in enumerate(zip(ra, rb)):
         (sx, dx), (sy, dy) = strip(x), strip(y)
+        dy = {k: v for k, v in dy.items() if k in dx or not k.startswith(tuple(ALLOWED_ADDED))}
         if sx != sy:
             return f"line {i + 1}: step {sx} vs {sy}", 0
         if dx.keys() != dy.keys():
@@ -52,12 +59,16 @@ def compare_file(a, b):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    while len(args) > 2 and args[0] == "--allow-added":
+        ALLOWED_ADDED.append(args[1])
+        args = args[2:]
+    if len(args) != 2:
         print(__doc__)
         return 2
-    before, after = runs(sys.argv[1]), runs(sys.argv[2])
+    before, after = runs(args[0]), runs(args[1])
     if not before or not after:
-        print(f"no runs found under {sys.argv[1] if not before else sys.argv[2]}")
+        print(f"no runs found under {args[0] if not before else args[1]}")
         return 1
     bad = 0
     for name in sorted(before.keys() | after.keys()):
