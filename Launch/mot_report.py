@@ -207,7 +207,8 @@ def main():
             hi = [100 * max(p[1]) for p in pts]
             ax.plot(xs, m, marker="o", label=ARM_NAMES.get(arm, arm))
             ax.fill_between(xs, lo, hi, alpha=0.15)
-        ax.set_title(lv + (" (in distribution)" if lv == LEVELS[0] else " (OOD)"))
+        ax.set_title(lv + (" (in distribution)" if lv == LEVELS[0]
+                           else " (warm-start family)" if len(LEVELS) > 2 and lv == LEVELS[-1] else " (OOD)"))
         ax.set_xlabel("round")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("greedy accuracy % (mean, min–max over seeds)")
@@ -216,6 +217,27 @@ def main():
     os.makedirs(os.path.dirname(a.figure) or ".", exist_ok=True)
     fig.savefig(a.figure, dpi=120)
     print("wrote", a.figure)
+    if mech:
+        # MoT's mechanism per round: merged vs branch accuracy on the target, and the barrier's losses.
+        rounds = sorted(mech)
+        mean = lambda st, k: statistics.mean(mech[st][k]) if k in mech[st] else float("nan")
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        ax1.plot(rounds, [100 * mean(st, f"merged/acc/{LEVELS[0]}") for st in rounds], marker="o", color="k", label="merged")
+        for k in range(3):
+            key = f"mot/branch_{k}/acc/{LEVELS[0]}"
+            if any(key in mech[st] for st in rounds):
+                ax1.plot(rounds, [100 * mean(st, key) for st in rounds], marker=".", alpha=0.7, label=f"branch {k}")
+        ax1.set_xlabel("round"); ax1.set_ylabel(f"greedy accuracy on {LEVELS[0]} (%)"); ax1.legend(fontsize=8)
+        ax1.set_title("merged model vs its branches (mean over seeds)", fontsize=10)
+        for alpha in ("0.00", "0.50", "1.00"):
+            key = f"mot/barrier/loss_{alpha}"
+            ax2.plot(rounds, [mean(st, key) for st in rounds], marker=".", label=f"α = {alpha}")
+        ax2.set_xlabel("round"); ax2.set_ylabel("loss on the two teachers' traces")
+        ax2.set_title("loss on the line between branches 0 and 1", fontsize=10); ax2.legend(fontsize=8)
+        fig.tight_layout()
+        path = a.figure.replace(".png", "-mechanism.png")
+        fig.savefig(path, dpi=120)
+        print("wrote", path)
 
 
 if __name__ == "__main__":
