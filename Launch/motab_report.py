@@ -131,8 +131,10 @@ def main():
     runs = {}
     for mode in a.modes:
         for path in sorted(glob.glob(os.path.join(a.exp, f"{mode}-s*", "metrics.jsonl"))):
-            seed = int(re.search(r"-s(\d+)$", os.path.dirname(path)).group(1))
-            runs[(mode, seed)] = load(path)
+            m = re.fullmatch(rf"{re.escape(mode)}-s(\d+)", os.path.basename(os.path.dirname(path)))
+            if not m:
+                continue   # another arm's prefix, or a kept copy (e.g. motab_student-s1-first)
+            runs[(mode, int(m.group(1)))] = load(path)
     if not runs:
         raise SystemExit(f"no runs under {a.exp}")
     sources = sorted({k.split("/")[1] for _, ev in runs.values() for e in ev.values() for k in e
