@@ -71,15 +71,9 @@ for k in 0 1 2; do
   t="$out/teacher$k"
   list+=("$t/checkpoints")
   [ -f "$t/checkpoints/latest_checkpointed_iteration.txt" ] && continue
-  echo "== teacher $k ($(teacher_spec $k))"
-  if [ "$teacher_steps" = auto ]; then
-    steps=$(search_steps train_teacher "$t" "$teacher_lo" "$teacher_hi" 80 95) || exit 1
-    echo "   kept: $steps SFT steps"
-  else
-    steps=$teacher_steps; [ "$k" = 2 ] && steps=$(( teacher_steps / 2 ))
-    rm -rf "$t"; acc=$(train_teacher "$steps" "$t") || exit 1
-    echo "   $steps SFT steps → $acc % on addition:3"
-  fi
+  echo "== teacher $k ($(teacher_spec $k)), accuracy on addition:3"
+  steps=$teacher_steps; [ "$steps" != auto ] && [ "$k" = 2 ] && steps=$(( teacher_steps / 2 ))
+  fixed_or_search train_teacher "$t" "$steps" "$teacher_lo" "$teacher_hi" 80 95 || exit 1
 done
 teachers="[$(IFS=,; echo "${list[*]}")]"
 
@@ -107,14 +101,8 @@ train_student() {
 for seed in $seeds; do
   student="$out/student-s$seed"
   if [ ! -f "$student/checkpoints/latest_checkpointed_iteration.txt" ]; then
-    echo "== student, seed $seed (addition:2 + addition:3)"
-    if [ "$student_sft" = auto ]; then
-      steps=$(search_steps train_student "$student" "$student_lo" "$student_hi" 50 70) || exit 1
-      echo "   kept: $steps SFT steps"
-    else
-      rm -rf "$student"; acc=$(train_student "$student_sft" "$student") || exit 1
-      echo "   $student_sft SFT steps → $acc % on addition:3"
-    fi
+    echo "== student, seed $seed (addition:2 + addition:3), accuracy on addition:3"
+    fixed_or_search train_student "$student" "$student_sft" "$student_lo" "$student_hi" 50 70 || exit 1
   fi
   [ "$arms" = none-only ] && continue   # ARMS=none-only: teachers and students only (pilots of the testbed)
   for arm in $arms; do

@@ -36,3 +36,16 @@ acc = [json.loads(l)["data"][sys.argv[2]] for l in open(sys.argv[1]) if sys.argv
 print(f"{100 * acc[-1]:.1f}")
 PY
 }
+
+# fixed_or_search <train-fn> <dir> <steps|auto> <lo> <hi> <acc-lo> <acc-hi>: trains <steps>
+# SFT steps into <dir>, or searches them (search_steps) when the setting is `auto`; says which.
+fixed_or_search() {
+  local fn=$1 dir=$2 setting=$3 steps acc
+  if [ "$setting" = auto ]; then
+    steps=$(search_steps "$fn" "$dir" "$4" "$5" "$6" "$7") || return 1
+    echo "   kept: $steps SFT steps"
+  else
+    rm -rf "$dir"; acc=$("$fn" "$setting" "$dir") || return 1
+    echo "   $setting SFT steps → $acc %"
+  fi
+}
