@@ -142,8 +142,10 @@ def main():
                      key=lambda s: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", s)])
 
     out = []
-    tpath = os.path.join(a.exp, "teacher", "metrics.jsonl")
-    if os.path.exists(tpath):
+    # The teacher's accuracy: the recipe's evaluation of it on the study's families when there is one.
+    tpath = next((p for p in (os.path.join(a.exp, "teacher-eval", "metrics.jsonl"), os.path.join(a.exp, "teacher", "metrics.jsonl"))
+                  if os.path.exists(p)), "")
+    if tpath:
         _, tev = load(tpath)
         last = tev[max(tev)]
         out.append("Teacher (greedy, held-out): " + ", ".join(
