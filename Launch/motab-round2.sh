@@ -97,15 +97,8 @@ train_student() {
 # The seed's student in $out/student-s$seed: a fixed step count, or the search of
 # STUDENT_SFT_STEPS=auto into 40–60 % on the target (Launch/step-search.sh).
 make_student() {
-  local student="$out/student-s$seed" steps acc
-  echo "== student, seed $seed ($student_train)"
-  if [ "$student_sft" = auto ]; then
-    steps=$(search_steps train_student "$student" "$student_lo" "$student_hi" 40 60) || exit 1
-    echo "   kept: $steps SFT steps"
-  else
-    rm -rf "$student"; acc=$(train_student "$student_sft" "$student") || exit 1
-    echo "   $student_sft SFT steps → $acc % on $target"
-  fi
+  echo "== student, seed $seed ($student_train), accuracy on $target"
+  fixed_or_search train_student "$out/student-s$seed" "$student_sft" "$student_lo" "$student_hi" 40 60
 }
 
 # Overrides of each arm.
@@ -140,7 +133,7 @@ flags=(-n "$ranks" -x OPENBLAS_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -x MA
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
 for seed in $seeds; do
   student="$out/student-s$seed"
-  [ -f "$student/checkpoints/latest_checkpointed_iteration.txt" ] || make_student
+  [ -f "$student/checkpoints/latest_checkpointed_iteration.txt" ] || make_student || exit 1
   [ "$arms" = none ] && continue   # ARMS=none: only the teacher and the students (pilots of the testbed)
   for arm in $arms; do
     rate=""
