@@ -405,7 +405,11 @@ cut_link() {  # cut_link NODE: every packet to and from NODE dropped
 case_frozen() {
   if ! has_step_timeout; then skip "frozen: the binary has no trainer.step_timeout_s (issue #13)"; return 0; fi
   local timeout_s=10 run=$T/runs/frozen
-  PACE=0.5 start frozen mn-a:4,mn-b:4 "${RL[@]}" trainer.total_steps=40 trainer.step_timeout_s=$timeout_s
+  # Every step checkpoints (with a 0.5 s pause), so the cut lands in a checkpoint phase about as
+  # often as in a step: both phases get the same budget, or a cut during a checkpoint would wait
+  # for checkpoint.write_timeout_s's default instead.
+  PACE=0.5 start frozen mn-a:4,mn-b:4 "${RL[@]}" trainer.total_steps=40 trainer.step_timeout_s=$timeout_s \
+    checkpoint.write_timeout_s=$timeout_s
   if ! wait_for "$run/checkpoints/global_step_2/DONE" "$JOB_BOUND"; then
     fail "frozen: the job never reached global_step_2"; tail -12 "$T/frozen.log"; finish 5; return 0
   fi
@@ -417,7 +421,7 @@ case_frozen() {
   local t0 bound=$((timeout_s + DEAD_NODE_BOUND)) msg="" ended=0 mpirun_alive=0
   t0=$(now)
   for _ in $(seq $((bound * 5))); do
-    msg=$(grep -iE "step_timeout|deadline" "$T/frozen.log" | head -1)
+    msg=$(grep -iE "step_timeout|write_timeout|deadline" "$T/frozen.log" | head -1)
     [[ -n $msg && -z "$(node_procs a)" ]] && { ended=1; break; }
     kill -0 "$job_pid" 2>/dev/null || { ended=1; break; }
     sleep 0.2
