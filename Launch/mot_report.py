@@ -80,11 +80,17 @@ def main():
                 f"{100 * last[lv]:.1f}" if lv in last else "—" for lv in LEVELS) + " | 1 |")
     curves = {}
     extra = []
+    ev_of = {}   # (arm, seed) -> {step: {level: acc}}, each run's metrics read once
+
+    def run_evals(arm, seed):
+        if (arm, seed) not in ev_of:
+            ev_of[(arm, seed)] = evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl"))
+        return ev_of[(arm, seed)]
     for arm in a.arms:
         per_seed = []
         for seed in a.seeds:
             rows = read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")
-            ev = evals(rows)
+            ev = ev_of.setdefault((arm, seed), evals(rows))
             if ev:
                 per_seed.append(ev)
             for r in rows:
@@ -109,7 +115,7 @@ def main():
         return {lv: statistics.mean(ev[st][lv] for st in rounds if lv in ev[st])
                 for lv in LEVELS if any(lv in ev[st] for st in rounds)}
     for arm in ("none", "union", "union_epochs"):
-        fs = [evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for seed in a.seeds]
+        fs = [run_evals(arm, seed) for seed in a.seeds]
         fs = [ev for ev in fs if ev]
         if fs:
             finals_by[arm] = [ev[max(ev)] for ev in fs]
@@ -118,7 +124,7 @@ def main():
         singles = [f"teacher{k}{suffix}" for k in range(3) if f"teacher{k}{suffix}" in a.arms]
         best, best_means = [], []
         for seed in a.seeds:
-            runs_ = [ev for ev in (evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl")) for arm in singles) if ev]
+            runs_ = [ev for ev in (run_evals(arm, seed) for arm in singles) if ev]
             if runs_:
                 pick = max(runs_, key=lambda ev: ev[max(ev)].get(LEVELS[0], 0))
                 best.append(pick[max(pick)])
@@ -157,7 +163,7 @@ def main():
     for arm in a.arms:
         ds = []
         for seed in a.seeds:
-            ev = evals(read(f"{a.runs}/mot-{arm}-seed{seed}/metrics.jsonl"))
+            ev = run_evals(arm, seed)
             if ev and LEVELS[-1] in ev[min(ev)] and LEVELS[-1] in ev[max(ev)]:
                 ds.append(ev[max(ev)][LEVELS[-1]] - ev[min(ev)][LEVELS[-1]])
         if ds:
